@@ -1,0 +1,72 @@
+# Chinese customer-service assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.10
+VENV_BIN := .venv/bin
+RASA := $(VENV_BIN)/rasa
+
+# Settings, overridable from the environment (all local, no accounts needed).
+export RASA_TELEMETRY_ENABLED ?= false
+export RASA_HOST ?= 127.0.0.1
+export RASA_PORT ?= 5005
+export ACTION_HOST ?= 127.0.0.1
+export ACTION_PORT ?= 5055
+export ACTION_ENDPOINT_URL ?= http://$(ACTION_HOST):$(ACTION_PORT)/webhook
+export WEB_PORT ?= 8080
+export WEB_ORIGIN ?= http://localhost:$(WEB_PORT),http://127.0.0.1:$(WEB_PORT)
+export TRACKER_DB_DIALECT ?= sqlite
+export TRACKER_DB_HOST ?=
+export TRACKER_DB ?= var/tracker.db
+export TRACKER_DB_USER ?=
+export TRACKER_DB_PASSWORD ?=
+export MODEL ?= models/cs-assistant.tar.gz
+export PYTHONPATH := $(CURDIR)
+
+NLU_MIN_MACRO_F1 ?= 0.90
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) $(wildcard knowledge/*) \
+	$(wildcard assistant/*.py assistant/nlu/*.py) build/jieba/userdict.txt
+
+help: ## list the targets
+	@grep -E '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: .venv/installed $(MODEL) ## set up, train if needed, start action server + Rasa + chat page
+	scripts/run.sh
+
+train: $(MODEL) ## train the model if it is missing or older than its inputs
+
+test: .venv/dev-installed ## set up, then lint, unit tests, validate, train, conversation and browser tests
+	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/pytest tests/unit
+	$(RASA) data validate --fail-on-warnings
+	$(MAKE) train
+	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
+	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/heldout.yml --out results/heldout
+	$(VENV_BIN)/python scripts/check_nlu_threshold.py results/heldout/intent_report.json $(NLU_MIN_MACRO_F1)
+	$(VENV_BIN)/pytest tests/conversation
+
+validate: .venv/installed build/jieba/userdict.txt ## check domain, rules and training data
+	$(RASA) data validate --fail-on-warnings
+
+clean: ## remove the model, build outputs and results (keeps .venv and var/)
+	rm -rf models build results
+
+.venv/installed: requirements.txt constraints.txt
+	test -x $(VENV_BIN)/python || $(PYTHON) -m venv .venv
+	$(VENV_BIN)/pip install --quiet --upgrade pip==24.0
+	$(VENV_BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+.venv/dev-installed: .venv/installed requirements-dev.txt
+	$(VENV_BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+build/jieba/userdict.txt: knowledge/services.yml knowledge/jieba_words.txt scripts/build_jieba_dict.py | .venv/installed
+	$(VENV_BIN)/python scripts/build_jieba_dict.py $@
+
+$(MODEL): $(TRAINING_INPUTS) | .venv/installed
+	$(RASA) train --config config.yml --domain domain.yml --data data --out models \
+		--fixed-model-name $(basename $(basename $(notdir $(MODEL))))
+	touch $@
+
+.PHONY: help run train test validate clean

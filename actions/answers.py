@@ -1,0 +1,48 @@
+"""Self-help answers for the problem intents, from knowledge/answers.yml."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import hand_off
+from actions.replies import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT, resolve_product
+from assistant.knowledge import load_knowledge
+
+
+class ActionAnswerProblem(Action):
+    """Answers the problem the latest message describes, for the product in context."""
+
+    def name(self) -> str:
+        return "action_answer_problem"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        knowledge = load_knowledge()
+        topic_key = tracker.get_intent_of_latest_message()
+        topic = knowledge.topics.get(topic_key)
+        if topic is None:  # a rule points an intent here that answers.yml does not cover
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
+
+        product = resolve_product(tracker, knowledge, topic_key)
+        events: List[EventType] = [SlotSet(TOPIC_SLOT, topic_key), SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0)]
+        if product:
+            events.append(SlotSet(PRODUCT_SLOT, product))
+
+        if topic.escalate:
+            dispatcher.utter_message(text=topic.answer_for(product))
+            return events + hand_off(dispatcher, knowledge, product)
+
+        dispatcher.utter_message(
+            text=f"{topic.answer_for(product)}\n\n{knowledge.template('resolved_question')}",
+            buttons=[
+                {"title": knowledge.template("resolved_yes"), "payload": "/affirm"},
+                {"title": knowledge.template("resolved_no"), "payload": "/deny"},
+            ],
+        )
+        return events

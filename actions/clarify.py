@@ -1,0 +1,45 @@
+"""Low-confidence turns: ask "您是想问…吗?" with the likeliest topics; after two misses, offer a person."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.replies import CLARIFY_ATTEMPTS_SLOT, TOPIC_SLOT, all_hotlines, resolve_product
+from assistant.knowledge import load_knowledge
+
+MAX_ATTEMPTS = 2
+MAX_CHOICES = 3
+MIN_CHOICE_CONFIDENCE = 0.05
+
+
+class ActionClarify(Action):
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        knowledge = load_knowledge()
+        attempts = int(tracker.get_slot(CLARIFY_ATTEMPTS_SLOT) or 0) + 1
+
+        if attempts >= MAX_ATTEMPTS:
+            product = resolve_product(tracker, knowledge, tracker.get_slot(TOPIC_SLOT))
+            services = knowledge.services_for(product) or None
+            dispatcher.utter_message(text=f"{knowledge.template('give_up')}\n{all_hotlines(knowledge, services)}")
+            return [SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0)]
+
+        ranking = tracker.latest_message.get("intent_ranking", [])
+        choices = [
+            {"title": knowledge.intent_titles[c["name"]], "payload": f"/{c['name']}"}
+            for c in ranking
+            if c.get("name") in knowledge.intent_titles and c.get("confidence", 0) >= MIN_CHOICE_CONFIDENCE
+        ][:MAX_CHOICES]
+        if choices:
+            dispatcher.utter_message(text=knowledge.template("clarify"), buttons=choices)
+        else:
+            dispatcher.utter_message(text=knowledge.template("clarify_none"))
+        return [SlotSet(CLARIFY_ATTEMPTS_SLOT, float(attempts))]

@@ -1,0 +1,36 @@
+"""Is this number official? Does this sound like a scam? Answers from the hotline data only."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.replies import (
+    CLARIFY_ATTEMPTS_SLOT,
+    entity_values,
+    hotline_line,
+    number_verdict,
+    resolve_product,
+)
+from assistant.knowledge import load_knowledge
+
+
+class ActionCheckFraud(Action):
+    def name(self) -> str:
+        return "action_check_fraud"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        knowledge = load_knowledge()
+        numbers = list(dict.fromkeys(entity_values(tracker, "phone_number")))
+        lines = [number_verdict(digits, knowledge) for digits in numbers]
+        lines.append(knowledge.template("anti_fraud" if numbers else "scam_warning"))
+        services = knowledge.services_for(resolve_product(tracker, knowledge))
+        if len(services) == 1:
+            lines.append(hotline_line(services[0], knowledge))
+        dispatcher.utter_message(text="\n".join(lines))
+        return [SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0)]

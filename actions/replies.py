@@ -1,0 +1,92 @@
+"""Reply building blocks shared by the actions: product context, hotline cards, number verdicts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Dict, Iterable, List, Optional
+
+from rasa_sdk import Tracker
+
+from assistant.knowledge import SERVICE_TIMEZONE, Knowledge, Service, UnofficialNumber
+from assistant.text import format_phone
+
+PRODUCT_SLOT = "product"
+TOPIC_SLOT = "topic"
+CLARIFY_ATTEMPTS_SLOT = "clarify_attempts"
+
+
+def entity_values(tracker: Tracker, entity: str) -> List[str]:
+    return [str(value) for value in tracker.get_latest_entity_values(entity)]
+
+
+def resolve_product(tracker: Tracker, knowledge: Knowledge, topic: Optional[str] = None) -> Optional[str]:
+    """The product this turn is about: named now, else implied by the topic, else the one from earlier."""
+    named = entity_values(tracker, PRODUCT_SLOT)
+    if named:
+        return named[-1]
+    topic_entry = knowledge.topics.get(topic or "")
+    if topic_entry and topic_entry.default_product:
+        return topic_entry.default_product
+    return tracker.get_slot(PRODUCT_SLOT)
+
+
+def hours_lines(service: Service, knowledge: Knowledge, now: datetime) -> List[str]:
+    if service.hours is None:
+        return [knowledge.template("hours_unknown")]
+    hours = service.hours
+    lines = [
+        knowledge.template(
+            "hours_known",
+            days=hours.days,
+            open=hours.open.strftime("%H:%M"),
+            close=hours.close.strftime("%H:%M"),
+            note=hours.note,
+        )
+    ]
+    local_now = now.astimezone(SERVICE_TIMEZONE).strftime("%H:%M")
+    lines.append(knowledge.template("open_now" if hours.is_open(now) else "closed_now", now=local_now))
+    return lines
+
+
+def hotline_line(service: Service, knowledge: Knowledge) -> str:
+    return knowledge.template("hotline", name=service.name, hotline=service.hotline, dial=service.dial)
+
+
+def hotline_card(service: Service, knowledge: Knowledge, now: datetime) -> str:
+    """Everything a user needs before calling: number, how to reach a person, hours, what to prepare."""
+    lines = [hotline_line(service, knowledge), service.human_agent_tip + "。"]
+    lines += hours_lines(service, knowledge, now)
+    lines.append(knowledge.template("prepare", items="、".join(service.prepare)))
+    lines.append(knowledge.template("online", online=service.online))
+    lines.append(knowledge.template("anti_fraud"))
+    return "\n".join(lines)
+
+
+def all_hotlines(knowledge: Knowledge, services: Optional[Iterable[Service]] = None) -> str:
+    return "\n".join(hotline_line(s, knowledge) for s in (services or knowledge.services.values()))
+
+
+def product_buttons(services: Iterable[Service], intent: str) -> List[Dict[str, str]]:
+    return [
+        {"title": s.short_name, "payload": f"/{intent}{json.dumps({PRODUCT_SLOT: s.key})}"}
+        for s in services
+    ]
+
+
+def number_verdict(digits: str, knowledge: Knowledge) -> str:
+    number = format_phone(digits)
+    owner = knowledge.lookup_number(digits)
+    if isinstance(owner, Service):
+        return knowledge.template("number_official", number=number, name=owner.name)
+    if isinstance(owner, UnofficialNumber):
+        return knowledge.template("number_unofficial", number=number, owner=owner.owner, note=owner.note)
+    return knowledge.template("number_unknown", number=number)
+
+
+def now_in_service_timezone() -> datetime:
+    return datetime.now(SERVICE_TIMEZONE)
+
+
+def message(text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
+    return {"text": text, "buttons": buttons or []}

@@ -1,0 +1,1 @@
+"""Code shared by the Rasa server (NLU components, channels) and the action server."""

@@ -1,0 +1,89 @@
+"""Rasa's REST and socket.io channels with one promise added: every user message gets a reply.
+
+If the dialogue produced no message (the action server is down, an action crashed, the model
+raised), the channel sends an apology and the official hotlines instead of leaving the user in
+silence. The classes keep Rasa's channel names, so the URLs stay /webhooks/rest/webhook and
+/socket.io.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.core.channels.socketio import SocketIOInput
+from sanic import Blueprint
+
+from assistant.knowledge import load_knowledge
+
+logger = logging.getLogger(__name__)
+
+
+def outage_reply() -> str:
+    knowledge = load_knowledge()
+    lines = [knowledge.template("outage")]
+    lines += [
+        knowledge.template("hotline", name=s.name, hotline=s.hotline, dial=s.dial)
+        for s in knowledge.services.values()
+    ]
+    return "\n".join(lines)
+
+
+def with_reply_guarantee(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+) -> Callable[[UserMessage], Awaitable[None]]:
+    async def handle(message: UserMessage) -> None:
+        output = message.output_channel
+        send_response = output.send_response
+        replies = 0
+
+        async def counting_send_response(recipient_id: str, reply: Dict[str, Any]) -> None:
+            nonlocal replies
+            replies += 1
+            await send_response(recipient_id, reply)
+
+        output.send_response = counting_send_response
+        try:
+            await on_new_message(message)
+        except Exception:  # the user must get an answer whatever broke; the log keeps the trace
+            logger.exception("Handling a message failed (conversation %s)", message.sender_id)
+        if replies == 0:
+            logger.warning("No reply for a message in conversation %s: sent the outage reply", message.sender_id)
+            await send_response(message.sender_id, {"text": outage_reply()})
+
+    return handle
+
+
+class RestInputWithReply(RestInput):
+    """POST /webhooks/rest/webhook, answered by a JSON list of bot messages."""
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        return super().blueprint(with_reply_guarantee(on_new_message))
+
+
+class SocketIOInputWithReply(SocketIOInput):
+    """The web chat's socket.io channel; connections only from the configured page origins."""
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
+        credentials = dict(credentials or {})
+        allowed_origins = credentials.pop("cors_allowed_origins", None)
+        channel = super().from_credentials(credentials)
+        channel.cors_allowed_origins = _as_list(allowed_origins)
+        return channel
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = super().blueprint(with_reply_guarantee(on_new_message))
+        # Rasa turns python-socketio's origin check off; put it back, limited to the page.
+        self.sio.eio.cors_allowed_origins = self.cors_allowed_origins
+        return blueprint
+
+
+def _as_list(origins: Any) -> List[str]:
+    if not origins:
+        return []
+    if isinstance(origins, str):
+        return [origin.strip() for origin in origins.split(",") if origin.strip()]
+    return list(origins)

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components, in pipeline order: normaliser, spaCy entity ruler, input guard."""

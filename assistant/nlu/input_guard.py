@@ -1,0 +1,57 @@
+"""Last pipeline step: messages a Chinese classifier cannot read get a fixed, honest intent.
+
+Empty text, emoji and punctuation become `unreadable_input`; a bare phone number becomes
+`fraud_check` (the user wants to know whose number it is); other text without any Chinese
+becomes `non_chinese`, unless the classifier already heard a greeting, thanks or yes/no.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from assistant.nlu.entities import PHONE_NUMBER
+from assistant.text import has_chinese, has_latin
+
+SMALL_TALK_IN_ANY_LANGUAGE = {"greet", "thanks", "goodbye", "affirm", "deny"}
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class InputGuard(GraphComponent, IntentClassifier):
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> InputGuard:
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = self._forced_intent(message)
+            if intent:
+                ranking = [{"name": intent, "confidence": 1.0}]
+                message.set(INTENT, ranking[0], add_to_output=True)
+                message.set("intent_ranking", ranking, add_to_output=True)
+        return messages
+
+    @staticmethod
+    def _forced_intent(message: Message) -> Optional[str]:
+        text = message.get(TEXT) or ""
+        if has_chinese(text):
+            return None
+        if any(e[ENTITY_ATTRIBUTE_TYPE] == PHONE_NUMBER for e in message.get(ENTITIES, [])):
+            return "fraud_check"
+        if has_latin(text):
+            predicted = (message.get(INTENT) or {}).get("name")
+            return None if predicted in SMALL_TALK_IN_ANY_LANGUAGE else "non_chinese"
+        return "unreadable_input"

@@ -1,0 +1,129 @@
+"""Start the real action server and Rasa server for tests and benchmarks, and stop them again.
+
+The same commands `scripts/run.sh` uses, on ports and a tracker database of the caller's choosing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float, process: Optional[subprocess.Popen] = None) -> float:
+    """Polls url until it answers 200; returns the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - start
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not come up within {timeout} s")
+
+
+@dataclass
+class Assistant:
+    """One action server plus one Rasa server, with their own SQLite tracker store."""
+
+    workdir: Path
+    model: Path = ROOT / "models" / "cs-assistant.tar.gz"
+    rasa_port: int = field(default_factory=free_port)
+    action_port: int = field(default_factory=free_port)
+    auth_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    web_origin: str = "http://localhost:8080"
+    extra_env: Dict[str, str] = field(default_factory=dict)
+    action_server: Optional[subprocess.Popen] = None
+    rasa_server: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def tracker_db(self) -> Path:
+        return self.workdir / "tracker.db"
+
+    def env(self) -> Dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            PYTHONPATH=str(ROOT),
+            RASA_TELEMETRY_ENABLED="false",
+            ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook",
+            TRACKER_DB_DIALECT="sqlite",
+            TRACKER_DB_HOST="",
+            TRACKER_DB=str(self.tracker_db),
+            TRACKER_DB_USER="",
+            TRACKER_DB_PASSWORD="",
+            WEB_ORIGIN=self.web_origin,
+            SANIC_HOST="127.0.0.1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def _spawn(self, args: List[str], log_name: str) -> subprocess.Popen:
+        log = open(self.workdir / log_name, "ab")  # noqa: SIM115 - closed with the process
+        return subprocess.Popen(args, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+
+    def start_action_server(self, timeout: float = 60) -> float:
+        self.action_server = self._spawn(
+            [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
+             "--port", str(self.action_port), "--logging-config_file", "logging.yml"],
+            "action-server.log",
+        )
+        return wait_until_up(f"http://127.0.0.1:{self.action_port}/health", timeout, self.action_server)
+
+    def start_rasa_server(self, timeout: float = 180) -> float:
+        self.rasa_server = self._spawn(
+            [str(VENV_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", "endpoints.yml",
+             "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port),
+             "--enable-api", "--auth-token", self.auth_token, "--cors", self.web_origin,
+             "--logging-config-file", "logging.yml"],
+            "rasa-server.log",
+        )
+        return wait_until_up(f"{self.url}/status?token={self.auth_token}", timeout, self.rasa_server)
+
+    def start(self) -> Assistant:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.start_action_server()
+        self.start_rasa_server()
+        return self
+
+    @staticmethod
+    def _stop(process: Optional[subprocess.Popen]) -> None:
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop_action_server(self) -> None:
+        self._stop(self.action_server)
+
+    def stop(self) -> None:
+        self._stop(self.rasa_server)
+        self._stop(self.action_server)

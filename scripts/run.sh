@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Starts the action server, the Rasa server and the chat page; stops all three on Ctrl-C/SIGTERM
+# or when any one of them exits. Called by `make run`, which sets the environment defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV_BIN=.venv/bin
+mkdir -p var
+
+# The HTTP API needs a token; without one from the environment, keep a random one in var/.
+if [[ -z "${RASA_AUTH_TOKEN:-}" ]]; then
+  [[ -s var/rasa-auth-token ]] || "$VENV_BIN/python" -c "import secrets; print(secrets.token_urlsafe(32))" > var/rasa-auth-token
+  RASA_AUTH_TOKEN=$(cat var/rasa-auth-token)
+fi
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+SANIC_HOST="$ACTION_HOST" "$VENV_BIN/python" -m rasa_sdk --actions actions --port "$ACTION_PORT" \
+  --logging-config_file logging.yml &
+pids+=($!)
+
+# shellcheck disable=SC2086  # WEB_ORIGIN is a comma-separated list, --cors takes them as words
+"$VENV_BIN/rasa" run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
+  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" \
+  --cors ${WEB_ORIGIN//,/ } --logging-config-file logging.yml &
+pids+=($!)
+
+if [[ -f web/server.py ]]; then
+  "$VENV_BIN/python" -m web.server &
+  pids+=($!)
+fi
+
+echo "Assistant starting: REST http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook (ready in ~20 s)"
+[[ -f web/server.py ]] && echo "Chat page: http://localhost:$WEB_PORT/"
+wait -n "${pids[@]}"
