@@ -26,7 +26,7 @@ def normalize(text: str | None) -> str:
     """Returns text as the NLU sees it: HTML tags dropped, full-width folded to half-width,
     traditional characters turned simplified, lower case, single spaces, at most NLU_MAX_CHARS."""
     text = (text or "")[: NLU_MAX_CHARS * 4]
-    text = _HTML_TAG.sub(" ", html.unescape(text))
+    text = html.unescape(_HTML_TAG.sub(" ", text))
     text = unicodedata.normalize("NFKC", text)
     text = _DASHES.sub("-", text)
     text = _TRADITIONAL_TO_SIMPLIFIED.convert(text)

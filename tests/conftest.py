@@ -1,0 +1,28 @@
+"""Shared helpers for all test suites."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from assistant.knowledge import load_knowledge  # noqa: E402
+from assistant.text import find_phone_numbers, normalize  # noqa: E402
+
+OFFICIAL_DIGITS = {service.dial for service in load_knowledge().services.values()}
+UNOFFICIAL_DIGITS = set(load_knowledge().unofficial_numbers)
+_MASKED_LINK = re.compile(r"\(tel:\d+\)")
+
+
+def phone_numbers_in(text: str) -> set[str]:
+    return {m.digits for m in find_phone_numbers(normalize(_MASKED_LINK.sub("", text)))}
+
+
+def assert_only_official_numbers(text: str, quoted: set[str] | None = None) -> None:
+    """A reply may carry official hotlines, and numbers the user quoted (to judge them), nothing else."""
+    unexpected = phone_numbers_in(text) - OFFICIAL_DIGITS - (quoted or set())
+    assert not unexpected, f"reply mentions numbers that are not hotlines: {unexpected}\n{text}"

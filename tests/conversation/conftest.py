@@ -1,0 +1,64 @@
+"""Conversation tests against the real Rasa server and action server, over the REST webhook."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any, Dict, List
+
+import pytest
+
+from devtools.servers import Assistant
+from tests.conftest import ROOT, assert_only_official_numbers, phone_numbers_in
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory):
+    model = ROOT / "models" / "cs-assistant.tar.gz"
+    if not model.exists():
+        pytest.fail("no trained model: run `make train` (make test does)")
+    server = Assistant(workdir=tmp_path_factory.mktemp("assistant"), model=model)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def post_json(url: str, payload: Dict[str, Any], timeout: float = 30) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+class Conversation:
+    """One user talking to the assistant; every reply is checked for invented numbers."""
+
+    def __init__(self, server: Assistant):
+        self.server = server
+        self.sender = f"test-{uuid.uuid4().hex[:12]}"
+
+    def say(self, text: str) -> List[Dict[str, Any]]:
+        status, replies = post_json(
+            f"{self.server.url}/webhooks/rest/webhook", {"sender": self.sender, "message": text}
+        )
+        assert status == 200, f"{status}: {replies}"
+        assert replies, f"no reply to {text!r}"
+        for reply in replies:
+            assert_only_official_numbers(reply.get("text", ""), quoted=phone_numbers_in(text))
+        return replies
+
+    def text(self, message: str) -> str:
+        return "\n".join(reply.get("text", "") for reply in self.say(message))
+
+
+@pytest.fixture
+def conversation(assistant) -> Conversation:
+    return Conversation(assistant)

@@ -1,0 +1,131 @@
+"""Custom actions with the SDK's own dispatcher and tracker, the real knowledge and domain."""
+
+from datetime import datetime
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import replies
+from actions.answers import ActionAnswerProblem
+from actions.clarify import ActionClarify
+from actions.fraud import ActionCheckFraud
+from actions.handoff import ActionHandoff, ActionTellServiceHours
+from assistant.knowledge import SERVICE_TIMEZONE, load_knowledge
+from tests.conftest import ROOT, assert_only_official_numbers
+
+
+@pytest.fixture(scope="module")
+def domain():
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+def tracker(intent, entities=(), slots=None, ranking=None):
+    latest = {
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": [{"entity": e, "value": v} for e, v in entities],
+        "intent_ranking": ranking or [{"name": intent, "confidence": 0.9}],
+        "text": "",
+    }
+    return Tracker("user", {"product": None, "topic": None, "clarify_attempts": 0, **(slots or {})},
+                   latest, [], False, None, {}, "action_listen")
+
+
+async def run(action, tracker_, domain):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker_, domain)
+    for message in dispatcher.messages:
+        assert_only_official_numbers(message["text"] or "", quoted=_quoted(tracker_))
+    return dispatcher.messages, events
+
+
+def _quoted(tracker_):
+    return {e["value"] for e in tracker_.latest_message["entities"] if e["entity"] == "phone_number"}
+
+
+async def test_answer_uses_the_product_variant_and_remembers_topic_and_product(domain):
+    messages, events = await run(ActionAnswerProblem(), tracker("repayment_failure", [("product", "alipay")]), domain)
+    assert "花呗" in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    assert SlotSet("topic", "repayment_failure") in events and SlotSet("product", "alipay") in events
+
+
+async def test_a_device_problem_implies_xiaomi_after_sales_even_after_a_loan_question(domain):
+    _, events = await run(ActionAnswerProblem(), tracker("after_sales_repair", slots={"product": "tianxing_loan"}),
+                          domain)
+    assert SlotSet("product", "xiaomi_after_sales") in events
+
+
+async def test_a_complaint_is_answered_and_escalated_to_the_hotline(domain):
+    messages, _ = await run(ActionAnswerProblem(), tracker("complaint", [("product", "tianxing_loan")]), domain)
+    assert "投诉工单" in messages[0]["text"]
+    assert "400-100-3399" in messages[1]["text"]
+
+
+async def test_handoff_gives_the_card_of_the_product_in_context(domain):
+    messages, _ = await run(ActionHandoff(), tracker("ask_hotline", slots={"product": "tianxing_loan"}), domain)
+    card = messages[0]["text"]
+    assert "[400-100-3399](tel:4001003399)" in card
+    assert "09:00–18:00" in card and "身份证" in card and "验证码" in card
+
+
+async def test_handoff_follows_the_topic_when_no_product_was_named(domain):
+    messages, _ = await run(ActionHandoff(), tracker("ask_hotline", slots={"topic": "return_exchange"}), domain)
+    assert "400-100-5678" in messages[0]["text"]
+
+
+async def test_handoff_asks_which_service_for_plain_xiaomi(domain):
+    messages, _ = await run(ActionHandoff(), tracker("ask_hotline", [("product", "xiaomi")]), domain)
+    assert [b["title"] for b in messages[0]["buttons"]] == ["售后", "贷款"]
+    assert messages[0]["buttons"][1]["payload"] == '/ask_hotline{"product": "tianxing_loan"}'
+
+
+async def test_handoff_judges_a_quoted_number_first(domain):
+    t = tracker("ask_hotline", [("phone_number", "4006808581"), ("product", "tianxing_loan")])
+    messages, _ = await run(ActionHandoff(), t, domain)
+    assert "不是" in messages[0]["text"] and "路由通" in messages[0]["text"]
+    assert "400-100-3399" in messages[1]["text"]
+
+
+@pytest.mark.parametrize(
+    ("digits", "expected"),
+    [("4001003399", "天星金融"), ("4001005678", "小米售后"), ("95188", "支付宝"), ("4006808581", "不是"),
+     ("13812345678", "不在我掌握的官方号码里")],
+)
+async def test_number_check(domain, digits, expected):
+    messages, _ = await run(ActionCheckFraud(), tracker("fraud_check", [("phone_number", digits)]), domain)
+    assert expected in messages[0]["text"]
+
+
+async def test_scam_description_gets_a_warning(domain):
+    messages, _ = await run(ActionCheckFraud(), tracker("fraud_check"), domain)
+    assert "诈骗" in messages[0]["text"] and "安全账户" in messages[0]["text"]
+
+
+async def test_clarify_offers_the_likeliest_topics_then_a_person(domain):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.3}, {"name": "quota_frozen", "confidence": 0.25},
+               {"name": "greet", "confidence": 0.2}, {"name": "repayment_failure", "confidence": 0.2}]
+    messages, events = await run(ActionClarify(), tracker("nlu_fallback", ranking=ranking), domain)
+    assert "您是想问" in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/quota_frozen", "/repayment_failure"]
+    assert SlotSet("clarify_attempts", 1.0) in events
+
+    messages, events = await run(ActionClarify(), tracker("nlu_fallback", slots={"clarify_attempts": 1.0},
+                                                          ranking=ranking), domain)
+    assert all(n in messages[0]["text"] for n in ("400-100-3399", "400-100-5678", "95188"))
+    assert SlotSet("clarify_attempts", 0.0) in events
+
+
+async def test_service_hours_for_all_lines_when_no_product_is_known(domain):
+    messages, _ = await run(ActionTellServiceHours(), tracker("service_hours"), domain)
+    text = "\n".join(m["text"] for m in messages)
+    assert "09:00–18:00" in text and "95188" in text and "400-100-5678" in text
+
+
+def test_staffed_now_line_in_beijing_time():
+    service = load_knowledge().services["tianxing_loan"]
+    evening = datetime(2026, 11, 23, 20, 30, tzinfo=SERVICE_TIMEZONE)
+    lines = replies.hours_lines(service, load_knowledge(), evening)
+    assert "20:30" in lines[1] and "不在服务时间内" in lines[1]

@@ -1,0 +1,87 @@
+"""The custom NLU components in pipeline order, with Rasa's real JiebaTokenizer and the domain dictionary."""
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from assistant.nlu.entities import SpacyEntityRuler
+from assistant.nlu.input_guard import InputGuard
+from assistant.nlu.normalizer import ChineseTextNormalizer
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    if not (ROOT / "build" / "jieba" / "userdict.txt").exists():
+        pytest.skip("run `make build/jieba/userdict.txt` first (make test does)")
+    storage = LocalModelStorage(tmp_path_factory.mktemp("model"))
+    context = ExecutionContext(GraphSchema({}), "test")
+    tokenizer_config = {**JiebaTokenizer.get_default_config(), "dictionary_path": str(ROOT / "build" / "jieba")}
+    JiebaTokenizer.create(tokenizer_config, storage, Resource("jieba"), context)
+    tokenizer = JiebaTokenizer(tokenizer_config, storage, Resource("jieba"))  # dictionary is loaded globally
+    components = [
+        ChineseTextNormalizer.create({}, storage, Resource("norm"), context),
+        tokenizer,
+        SpacyEntityRuler.create({}, storage, Resource("ruler"), context),
+    ]
+    guard = InputGuard.create({}, storage, Resource("guard"), context)
+
+    def parse(text, classifier_intent="repayment_failure"):
+        message = Message({TEXT: text})
+        for component in components:
+            component.process([message])
+        message.set(INTENT, {"name": classifier_intent, "confidence": 0.9})
+        guard.process([message])
+        return message
+
+    return parse
+
+
+def entities(message):
+    return [(e["entity"], e["value"]) for e in message.get(ENTITIES, [])]
+
+
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [("我的小米贷款还款失败了", "tianxing_loan"), ("随星借扣款不成功", "tianxing_loan"), ("花呗还不上", "alipay"),
+     ("米家摄像头离线", "xiaomi_after_sales"), ("小米的客服电话", "xiaomi"), ("天星金融帳戶被鎖", "tianxing_loan"),
+     ("Redmi屏幕碎了", "xiaomi_after_sales")],
+)
+def test_products_are_recognised_by_alias(pipeline, text, product):
+    assert ("product", product) in entities(pipeline(text))
+
+
+def test_longest_alias_wins(pipeline):
+    assert entities(pipeline("小米贷款客服")) == [("product", "tianxing_loan")]
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [("这个400-680-8581是官方的吗", "4006808581"), ("４００ １００ ３３９９", "4001003399"),
+     ("95188是支付宝的吗", "95188"), ("有个13812345678打给我", "13812345678")],
+)
+def test_phone_numbers_are_entities_with_their_digits(pipeline, text, digits):
+    assert ("phone_number", digits) in entities(pipeline(text))
+
+
+def test_amounts_are_not_phone_numbers(pipeline):
+    assert entities(pipeline("扣了两次，每次1234元")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("", "unreadable_input"), ("   ", "unreadable_input"), ("😂😂😂", "unreadable_input"),
+     ("？？？", "unreadable_input"), ("12345", "unreadable_input"), ("4001003399", "fraud_check"),
+     ("How do I repay my loan?", "non_chinese"), ("<script>alert(1)</script>", "non_chinese"),
+     ("我的还款失败了", "repayment_failure")],
+)
+def test_input_guard(pipeline, text, intent):
+    assert pipeline(text).get(INTENT)["name"] == intent
+
+
+def test_the_guard_keeps_english_small_talk(pipeline):
+    assert pipeline("thanks!", classifier_intent="thanks").get(INTENT)["name"] == "thanks"
