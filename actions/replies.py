@@ -81,7 +81,7 @@ def number_verdict(digits: str, knowledge: Knowledge) -> str:
         return knowledge.template("number_official", number=number, name=owner.name)
     if isinstance(owner, UnofficialNumber):
         return knowledge.template("number_unofficial", number=number, owner=owner.owner, note=owner.note)
-    return knowledge.template("number_unknown", number=number)
+    return knowledge.template("number_unknown")
 
 
 def now_in_service_timezone() -> datetime:

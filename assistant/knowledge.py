@@ -7,6 +7,7 @@ that carries a phone number not listed as a hotline, so no invented number can r
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
@@ -87,6 +88,10 @@ class Knowledge:
     topics: Dict[str, Topic]
     templates: Dict[str, str]
     intent_titles: Dict[str, str]
+    scam_signals: Tuple[re.Pattern, ...]
+
+    def sounds_like_scam(self, normalized_text: str) -> bool:
+        return any(signal.search(normalized_text) for signal in self.scam_signals)
 
     def alias_index(self) -> Dict[str, str]:
         """Normalised alias -> product key (a service key or an ambiguous brand key)."""
@@ -148,6 +153,7 @@ def _check_no_invented_numbers(knowledge: Knowledge) -> None:
 def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
     services_raw = _read_yaml(directory / "services.yml")
     answers_raw = _read_yaml(directory / "answers.yml")
+    scam_raw = _read_yaml(directory / "scam_signals.yml")
 
     services = {
         key: Service(
@@ -190,6 +196,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         topics=topics,
         templates=answers_raw["templates"],
         intent_titles=answers_raw["intent_titles"],
+        scam_signals=tuple(re.compile(pattern) for pattern in scam_raw["patterns"]),
     )
     for brand in ambiguous.values():
         unknown = set(brand.services) - set(services)

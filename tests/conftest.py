@@ -22,7 +22,8 @@ def phone_numbers_in(text: str) -> set[str]:
     return {m.digits for m in find_phone_numbers(normalize(_MASKED_LINK.sub("", text)))}
 
 
-def assert_only_official_numbers(text: str, quoted: set[str] | None = None) -> None:
-    """A reply may carry official hotlines, and numbers the user quoted (to judge them), nothing else."""
-    unexpected = phone_numbers_in(text) - OFFICIAL_DIGITS - (quoted or set())
+def assert_only_official_numbers(text: str) -> None:
+    """A reply may carry numbers from knowledge/services.yml (hotlines, and known unofficial numbers
+    when it warns about them), nothing else: not even a number the user typed."""
+    unexpected = phone_numbers_in(text) - OFFICIAL_DIGITS - UNOFFICIAL_DIGITS
     assert not unexpected, f"reply mentions numbers that are not hotlines: {unexpected}\n{text}"

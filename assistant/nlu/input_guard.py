@@ -1,6 +1,7 @@
-"""Last pipeline step: messages a Chinese classifier cannot read get a fixed, honest intent.
+"""Last pipeline step: messages a Chinese classifier cannot read, and scam reports, get a fixed intent.
 
-Empty text, emoji and punctuation become `unreadable_input`; a bare phone number becomes
+A message matching knowledge/scam_signals.yml is `fraud_check`, so the warning never depends on the
+classifier. Empty text, emoji and punctuation become `unreadable_input`; a bare phone number becomes
 `fraud_check` (the user wants to know whose number it is); other text without any Chinese
 becomes `non_chinese`, unless the classifier already heard a greeting, thanks or yes/no.
 """
@@ -17,6 +18,7 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from assistant.knowledge import load_knowledge
 from assistant.nlu.entities import PHONE_NUMBER
 from assistant.text import has_chinese, has_latin
 
@@ -47,6 +49,8 @@ class InputGuard(GraphComponent, IntentClassifier):
     @staticmethod
     def _forced_intent(message: Message) -> Optional[str]:
         text = message.get(TEXT) or ""
+        if load_knowledge().sounds_like_scam(text):
+            return "fraud_check"
         if has_chinese(text):
             return None
         if any(e[ENTITY_ATTRIBUTE_TYPE] == PHONE_NUMBER for e in message.get(ENTITIES, [])):

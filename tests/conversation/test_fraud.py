@@ -20,7 +20,11 @@ def test_quoted_numbers_are_checked(conversation, message, verdict):
 
 @pytest.mark.parametrize(
     "message",
-    ["客服打电话让我把短信验证码告诉他", "对方说我的账户有风险，让我把钱转到安全账户", "有人说交2000手续费就能内部提额"],
+    [
+        "客服打电话让我把短信验证码告诉他",
+        "对方说我的账户有风险，让我把钱转到安全账户",
+        "有人说交2000手续费就能内部提额",
+    ],
 )
 def test_scam_patterns_get_a_warning(conversation, message):
     answer = conversation.text(message)

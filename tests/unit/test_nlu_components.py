@@ -85,3 +85,22 @@ def test_input_guard(pipeline, text, intent):
 
 def test_the_guard_keeps_english_small_talk(pipeline):
     assert pipeline("thanks!", classifier_intent="thanks").get(INTENT)["name"] == "thanks"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "对方让我把钱转到安全账户",
+        "客服要我提供短信验证码",
+        "说交500保证金就能提额",
+        "先交手续费才能下款",
+        "有人冒充小米金融客服",
+    ],
+)
+def test_scam_reports_are_fraud_checks_whatever_the_classifier_says(pipeline, text):
+    assert pipeline(text, classifier_intent="interest_fees").get(INTENT)["name"] == "fraud_check"
+
+
+@pytest.mark.parametrize("text", ["收不到验证码登录不了", "手续费是怎么收的"])
+def test_ordinary_questions_are_not_scam_reports(pipeline, text):
+    assert pipeline(text).get(INTENT)["name"] == "repayment_failure"
