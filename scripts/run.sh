@@ -25,10 +25,12 @@ SANIC_HOST="$ACTION_HOST" "$VENV_BIN/python" -m rasa_sdk --actions actions --por
   --logging-config_file logging.yml &
 pids+=($!)
 
-# shellcheck disable=SC2086  # WEB_ORIGIN is a comma-separated list, --cors takes them as words
+# No --cors: the chat page's origins (WEB_ORIGIN) reach Rasa only through the socket.io channel, which
+# checks and answers CORS itself (credentials.yml). Sanic-CORS on top of it would send a second
+# Access-Control-Allow-Origin header, and browsers then refuse every socket.io response.
 "$VENV_BIN/rasa" run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
   --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" \
-  --cors ${WEB_ORIGIN//,/ } --logging-config-file logging.yml &
+  --logging-config-file logging.yml &
 pids+=($!)
 
 if [[ -f web/server.py ]]; then
