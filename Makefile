@@ -48,6 +48,11 @@ test: .venv/dev-installed ## set up, then lint, unit tests, validate, train, con
 validate: .venv/installed build/jieba/userdict.txt ## check domain, rules and training data
 	$(RASA) data validate --fail-on-warnings
 
+eval: .venv/dev-installed build/jieba/userdict.txt ## accuracy vs two peers (held-out + 5-fold CV): reports/eval.md
+	$(VENV_BIN)/python -m eval.run_eval
+
+.PHONY: eval
+
 clean: ## remove the model, build outputs and results (keeps .venv and var/)
 	rm -rf models build results
 

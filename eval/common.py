@@ -1,0 +1,78 @@
+"""What every system in the evaluation shares: the data, the folds, the seed, the output layout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN_DATA = ROOT / "data" / "nlu"
+HELDOUT_DATA = ROOT / "tests" / "nlu" / "heldout.yml"
+RESULTS = ROOT / "results" / "eval"
+SEED = 42
+FOLDS = 5
+FALLBACK_INTENTS = ("nlu_fallback", "out_of_scope")
+
+
+def load_examples(path: Path):
+    """Intent examples of a Rasa NLU file or folder, in a fixed order (intent, text)."""
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(path))
+    return sorted(data.intent_examples, key=lambda m: (m.get_full_intent(), m.get(TEXT))), data
+
+
+def fold_indices(labels: List[str], n_folds: int = FOLDS) -> List[Tuple[List[int], List[int]]]:
+    """Stratified folds with a fixed seed: the same split for every system."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=SEED)
+    return [(list(a), list(b)) for a, b in splitter.split(np.zeros(len(labels)), labels)]
+
+
+def rasa_folds(n_folds: int, training_data) -> Iterator[Tuple[Any, Any]]:
+    """Drop-in for rasa.nlu.test.generate_folds (which shuffles without a seed)."""
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    examples = sorted(training_data.intent_examples, key=lambda m: (m.get_full_intent(), m.get(TEXT)))
+    labels = [m.get_full_intent() for m in examples]
+    for train_idx, test_idx in fold_indices(labels, n_folds):
+        yield tuple(
+            TrainingData(
+                training_examples=[examples[i] for i in idx],
+                entity_synonyms=training_data.entity_synonyms,
+                regex_features=training_data.regex_features,
+                lookup_tables=training_data.lookup_tables,
+                responses=training_data.responses,
+            )
+            for idx in (train_idx, test_idx)
+        )
+
+
+def prediction(
+    text: str, intent: str, predicted: str | None, confidence: float | None, fallback: bool = False
+) -> Dict[str, Any]:
+    """One message's result. `predicted` is the classifier's top intent, as `rasa test nlu` scores it
+    (it undoes FallbackClassifier); `runtime` is what the assistant acts on (`nlu_fallback` if the
+    FallbackClassifier fired)."""
+    predicted = predicted or "None"
+    return {
+        "text": text,
+        "intent": intent,
+        "predicted": predicted,
+        "runtime": "nlu_fallback" if fallback else predicted,
+        "confidence": None if confidence is None else round(float(confidence), 4),
+    }
+
+
+def write_json(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,142 @@
+"""One Rasa NLU config through `rasa test nlu`'s own code, held-out file and 5-fold cross-validation.
+
+Usage: python -m eval.rasa_system NAME CONFIG   (writes results/eval/NAME/)
+
+Runs in a process of its own per config: jieba's dictionary is process-global, so a config with a
+custom dictionary must not leak it into one without. Equivalent to
+  rasa train nlu --config CONFIG --nlu data/nlu
+  rasa test nlu --model MODEL --nlu tests/nlu/heldout.yml
+  rasa test nlu --config CONFIG --nlu data/nlu --cross-validation --folds 5
+with two differences: the folds come from a seeded StratifiedKFold shared with the other systems
+(Rasa's own shuffles without a seed), and the per-message predictions are kept for the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Dict, List, Tuple
+
+from eval.common import FOLDS, HELDOUT_DATA, RESULTS, SEED, TRAIN_DATA, prediction, rasa_folds, write_json
+
+
+def _seed_everything() -> None:
+    import numpy as np
+    import tensorflow as tf
+
+    random.seed(SEED)
+    np.random.seed(SEED)
+    tf.random.set_seed(SEED)
+
+
+class _Capture:
+    """Keeps the per-message results that `rasa test nlu` computes, and whether each was a fallback.
+
+    Rasa's evaluation undoes FallbackClassifier predictions (it scores the classifier's own top
+    intent); the report also wants what a user would get, so the fallback flag is kept beside it.
+    """
+
+    def __init__(self, rasa_test) -> None:
+        self.results = []
+        self._flags: Dict[int, Tuple[Any, bool]] = {}
+        self._pending = False
+        self._evaluate_intents = rasa_test.evaluate_intents
+        self._fallback = rasa_test.fallback_classifier
+        self._result_type = rasa_test.IntentEvaluationResult
+        rasa_test.evaluate_intents = self._on_evaluate
+        rasa_test.IntentEvaluationResult = self._on_result
+        rasa_test.fallback_classifier = SimpleNamespace(
+            is_fallback_classifier_prediction=self._on_fallback_check,
+            undo_fallback_prediction=self._fallback.undo_fallback_prediction,
+        )
+
+    def _on_fallback_check(self, result) -> bool:
+        self._pending = self._fallback.is_fallback_classifier_prediction(result)
+        return self._pending
+
+    def _on_result(self, *args):
+        result = self._result_type(*args)
+        self._flags[id(result)] = (result, self._pending)
+        self._pending = False
+        return result
+
+    def _on_evaluate(self, intent_results, *args, **kwargs):
+        self.results = list(intent_results)
+        return self._evaluate_intents(intent_results, *args, **kwargs)
+
+    def predictions(self) -> List[Dict[str, Any]]:
+        return [
+            prediction(
+                r.message,
+                r.intent_target,
+                r.intent_prediction,
+                r.confidence,
+                fallback=self._flags.get(id(r), (None, False))[1],
+            )
+            for r in self.results
+        ]
+
+
+async def evaluate(name: str, config: Path) -> None:
+    import rasa.model_training
+    import rasa.nlu.test as rasa_test
+    from rasa.core.agent import Agent
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    out = RESULTS / name
+    _seed_everything()
+    capture = _Capture(rasa_test)
+    rasa_test.generate_folds = rasa_folds
+
+    started = time.perf_counter()
+    model = rasa.model_training.train_nlu(str(config), str(TRAIN_DATA), str(out / "model"), fixed_model_name=name)
+    train_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    processor = Agent.load(model).processor
+    await rasa_test.run_evaluation(
+        str(HELDOUT_DATA), processor, output_directory=str(out / "heldout"), errors=True, disable_plotting=True
+    )
+    heldout_seconds = time.perf_counter() - started
+    heldout = capture.predictions()
+
+    _seed_everything()
+    started = time.perf_counter()
+    intent_cv, _, _ = await rasa_test.cross_validate(
+        load_data(str(TRAIN_DATA)), FOLDS, str(config), output=str(out / "cv"), disable_plotting=True
+    )
+    cv_seconds = time.perf_counter() - started
+
+    write_json(
+        out / "predictions.json",
+        {
+            "system": name,
+            "config": str(config),
+            "train_seconds": round(train_seconds, 1),
+            "heldout_seconds": round(heldout_seconds, 1),
+            "cv_seconds": round(cv_seconds, 1),
+            "cv_fold_accuracy": [round(a, 4) for a in intent_cv.test.get("Accuracy", [])],
+            "heldout": heldout,
+            "cv": capture.predictions(),
+        },
+    )
+
+
+def main(argv) -> int:
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    name, config = argv[1], Path(argv[2])
+    asyncio.run(evaluate(name, config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
