@@ -1,0 +1,124 @@
+/* The 「在线客服」 page: mounts rasa-webchat full-page, shows the connection state in Chinese, and
+ * keeps a pinyin input method's Enter (confirming a candidate) from sending a half-typed message. */
+(function () {
+  "use strict";
+
+  var config = window.CS_CHAT_CONFIG || {};
+  var statusLine = document.getElementById("status");
+  var notice = document.getElementById("connection-notice");
+  var chat = document.getElementById("chat");
+  var placeholder = document.getElementById("chat-placeholder");
+  var placeholderText = document.getElementById("chat-placeholder-text");
+  var everConnected = false;
+
+  var STATUS_TEXT = {
+    connecting: "正在连接…",
+    online: "智能客服在线",
+    offline: "未连接，正在重试…"
+  };
+  var UNREACHABLE = "无法连接客服服务器，请稍后再试";
+  var RETRYING = "客服服务恢复后，本页会自动重新连接";
+  var NOT_LOADED = "客服组件加载失败，请刷新页面或稍后再试";
+  var CONNECT_TIMEOUT_MS = 10000;
+
+  /* The widget shows itself only once the server confirmed a session; until then the page shows
+   * its own placeholder, and a notice in Chinese when the server cannot be reached. */
+  function setState(state, message) {
+    statusLine.dataset.state = state;
+    statusLine.textContent = STATUS_TEXT[state];
+    document.body.dataset.connection = state;
+    if (state === "online") {
+      everConnected = true;
+      notice.hidden = true;
+      placeholder.hidden = true;
+    } else if (message) {
+      notice.textContent = message;
+      notice.hidden = false;
+      placeholderText.textContent = message === UNREACHABLE ? RETRYING : message;
+      placeholder.classList.add("failed");
+      placeholder.hidden = everConnected;
+    }
+  }
+
+  /* rasa-webchat sends on any keydown with keyCode 13 and no Shift. While an input method is
+   * composing (pinyin -> 汉字), Enter confirms the candidate: Chromium reports it with
+   * isComposing = true (keyCode 229 from most IMEs), Safari as keyCode 229 right after
+   * compositionend. Stop those keydowns in the capture phase at window, before React's listener
+   * on document sees them; the input method still gets the key, nothing is sent. */
+  function installImeGuard() {
+    var composing = false;
+    document.addEventListener("compositionstart", function () { composing = true; }, true);
+    document.addEventListener("compositionend", function () { composing = false; }, true);
+    window.addEventListener("keydown", function (event) {
+      var target = event.target;
+      if (!target || !target.classList || !target.classList.contains("rw-new-message")) return;
+      if (event.isComposing || event.keyCode === 229 || (composing && event.key === "Enter")) {
+        event.stopPropagation();
+      }
+    }, true);
+  }
+
+  /* Touch-ups on what the widget renders: it opens every link in a new tab, but a hotline (tel:)
+   * should just dial; its quick replies are plain <div>s, make them buttons for keyboards and
+   * screen readers. */
+  function fixUp(element) {
+    var links = element.querySelectorAll('a[href^="tel:"][target]');
+    for (var i = 0; i < links.length; i++) links[i].removeAttribute("target");
+    var replies = element.querySelectorAll(".rw-reply:not([role])");
+    for (var j = 0; j < replies.length; j++) {
+      replies[j].setAttribute("role", "button");
+      replies[j].setAttribute("tabindex", "0");
+    }
+  }
+
+  function watchWidget() {
+    new MutationObserver(function () { fixUp(chat); }).observe(chat, { childList: true, subtree: true });
+    chat.addEventListener("keydown", function (event) {
+      var target = event.target;
+      if (target.classList && target.classList.contains("rw-reply") && (event.key === "Enter" || event.key === " ")) {
+        event.preventDefault();
+        target.click();
+      }
+    });
+  }
+
+  if (!window.WebChat || typeof window.WebChat.default !== "function" || !config.socketUrl) {
+    setState("offline", NOT_LOADED);
+    return;
+  }
+
+  installImeGuard();
+  watchWidget();
+
+  var connectTimer = setTimeout(function () { setState("offline", UNREACHABLE); }, CONNECT_TIMEOUT_MS);
+
+  window.WebChat.default({
+    socketUrl: config.socketUrl,
+    socketPath: config.socketPath || "/socket.io/",
+    initPayload: "/greet",
+    embedded: true,
+    hideWhenNotConnected: false,
+    title: "在线客服",
+    inputTextFieldHint: "请输入您的问题，按回车发送",
+    connectingText: "正在连接客服…",
+    showMessageDate: false,
+    params: { storage: "local" },
+    mainColor: "#1f6feb",
+    userBackgroundColor: "#1f6feb",
+    userTextColor: "#ffffff",
+    assistBackgoundColor: "#f2f4f7",
+    assistTextColor: "#1d2129",
+    customMessageDelay: function (message) {
+      var length = message ? message.length : 0;
+      return Math.min(900, Math.max(250, length * 8));
+    },
+    onSocketEvent: {
+      connect: function () {
+        clearTimeout(connectTimer);
+        setState("online");
+      },
+      connect_error: function () { setState("offline", UNREACHABLE); },
+      disconnect: function () { setState("offline", UNREACHABLE); }
+    }
+  }, chat);
+})();
