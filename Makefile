@@ -30,12 +30,12 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) $(wildcard kno
 help: ## list the targets
 	@grep -E '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-run: .venv/installed $(MODEL) ## set up, train if needed, start action server + Rasa + chat page
+run: .venv/installed node_modules/.installed $(MODEL) ## set up, train if needed, start action server + Rasa + chat page
 	scripts/run.sh
 
 train: $(MODEL) ## train the model if it is missing or older than its inputs
 
-test: .venv/dev-installed ## set up, then lint, unit tests, validate, train, conversation and browser tests
+test: .venv/dev-installed node_modules/.installed browser-deps ## set up, then lint, unit tests, validate, train, conversation and browser tests
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/pytest tests/unit
 	$(RASA) data validate --fail-on-warnings
@@ -43,7 +43,7 @@ test: .venv/dev-installed ## set up, then lint, unit tests, validate, train, con
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/heldout.yml --out results/heldout
 	$(VENV_BIN)/python scripts/check_nlu_threshold.py results/heldout/intent_report.json $(NLU_MIN_MACRO_F1)
-	$(VENV_BIN)/pytest tests/conversation
+	$(VENV_BIN)/pytest tests/conversation tests/e2e
 
 validate: .venv/installed build/jieba/userdict.txt ## check domain, rules and training data
 	$(RASA) data validate --fail-on-warnings
@@ -62,6 +62,18 @@ clean: ## remove the model, build outputs and results (keeps .venv and var/)
 	$(VENV_BIN)/pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@
 
+# The chat page's widget (rasa-webchat), exactly as package-lock.json pins it; no install scripts run.
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+browser-deps: ## install Debian's chromium + Chinese fonts for the browser tests, if missing
+	@if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk; \
+	fi
+
 .venv/dev-installed: .venv/installed requirements-dev.txt
 	$(VENV_BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
@@ -74,4 +86,4 @@ $(MODEL): $(TRAINING_INPUTS) | .venv/installed
 		--fixed-model-name $(basename $(basename $(notdir $(MODEL))))
 	touch $@
 
-.PHONY: help run train test validate clean
+.PHONY: help run train test validate clean browser-deps

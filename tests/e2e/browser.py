@@ -1,0 +1,60 @@
+"""Browser set-up and checks shared by the browser tests."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List
+
+from playwright.sync_api import Page
+
+from devtools.servers import ROOT
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "results" / "screenshots"
+# The widget's stylesheet @imports Google Fonts; the page's CSP blocks that on purpose.
+EXPECTED_BLOCKED = re.compile(r"^https://fonts\.googleapis\.com/")
+
+
+@dataclass
+class PageProblems:
+    """What went wrong in the page, other than the Google Fonts import the CSP blocks on purpose."""
+
+    errors: List[str] = field(default_factory=list)
+    csp_violations: List[str] = field(default_factory=list)
+    foreign_requests: List[str] = field(default_factory=list)
+
+
+def watch(page: Page, problems: PageProblems) -> None:
+    page.on("pageerror", lambda error: problems.errors.append(str(error)))
+
+    def on_console(message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            if "fonts.googleapis.com" not in message.text:
+                problems.csp_violations.append(message.text)
+
+    def on_request(request) -> None:
+        host = re.sub(r"^[a-z]+://([^/:]+).*$", r"\1", request.url)
+        if request.url.startswith(("http", "ws")) and host not in ("127.0.0.1", "localhost"):
+            if not EXPECTED_BLOCKED.match(request.url):
+                problems.foreign_requests.append(request.url)
+
+    page.on("console", on_console)
+    page.on("request", on_request)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

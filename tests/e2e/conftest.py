@@ -1,0 +1,144 @@
+"""Browser tests of the 「在线客服」 page: Debian's chromium driven by Playwright, against the real page
+server (`python -m web.server`), Rasa server and action server, each on a free port.
+
+Screenshots go to results/screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+from devtools.servers import ROOT, Assistant, free_port, wait_until_up
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, PageProblems, watch
+
+WIDGET_JS = ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
+REPLY_TIMEOUT_MS = 30_000
+
+expect.set_options(timeout=REPLY_TIMEOUT_MS)
+
+
+class PageServer:
+    """`python -m web.server` as `make run` starts it, on a free port."""
+
+    def __init__(self, workdir: Path, rasa_port: int, name: str, port: int | None = None):
+        self.port = port or free_port()
+        self.rasa_port = rasa_port
+        self.log_path = workdir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> PageServer:
+        env = dict(os.environ, PYTHONPATH=str(ROOT), WEB_HOST="127.0.0.1", WEB_PORT=str(self.port),
+                   RASA_PORT=str(self.rasa_port))
+        env.pop("WEB_SOCKET_URL", None)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "web.server"], cwd=ROOT, env=env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        wait_until_up(f"{self.url}/healthz", 20, self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def e2e_workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def web_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def assistant(e2e_workdir, web_port) -> Iterator[Assistant]:
+    model = ROOT / "models" / "cs-assistant.tar.gz"
+    if not model.exists():
+        pytest.fail("no trained model: run `make train` (make test does)")
+    # Rasa's socket.io channel accepts only the page's origins (credentials.yml: cors_allowed_origins),
+    # the same two forms `make run` allows by default.
+    origins = f"http://127.0.0.1:{web_port},http://localhost:{web_port}"
+    server = Assistant(workdir=e2e_workdir / "assistant", model=model, web_origin=origins)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def page_server(assistant, e2e_workdir, web_port) -> Iterator[PageServer]:
+    if not WIDGET_JS.exists():
+        pytest.fail(f"{WIDGET_JS} is missing: run `npm ci` (make test does)")
+    server = PageServer(e2e_workdir, assistant.rasa_port, "web-server", port=web_port)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def dead_page_server(e2e_workdir) -> Iterator[PageServer]:
+    """The page, pointed at a Rasa port where nothing listens."""
+    server = PageServer(e2e_workdir, free_port(), "web-server-dead")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright) -> Iterator[Browser]:
+    if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
+        pytest.fail(f"{CHROMIUM} not found: run `make browser-deps` (make test does)")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture
+def context(browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile: empty localStorage, so a new chat session."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def problems() -> PageProblems:
+    return PageProblems()
+
+
+@pytest.fixture
+def page(context, problems) -> Page:
+    page = context.new_page()
+    watch(page, problems)
+    return page
