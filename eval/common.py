@@ -33,28 +33,44 @@ def fold_indices(labels: List[str], n_folds: int = FOLDS) -> List[Tuple[List[int
     return [(list(a), list(b)) for a, b in splitter.split(np.zeros(len(labels)), labels)]
 
 
-def rasa_folds(n_folds: int, training_data) -> Iterator[Tuple[Any, Any]]:
-    """Drop-in for rasa.nlu.test.generate_folds (which shuffles without a seed)."""
-    from rasa.shared.nlu.constants import TEXT
-    from rasa.shared.nlu.training_data.training_data import TrainingData
+class RasaFolds:
+    """Drop-in for rasa.nlu.test.generate_folds (which shuffles without a seed): the seeded folds,
+    optionally only the first `limit` of them, remembering which one is being evaluated."""
 
-    examples = sorted(training_data.intent_examples, key=lambda m: (m.get_full_intent(), m.get(TEXT)))
-    labels = [m.get_full_intent() for m in examples]
-    for train_idx, test_idx in fold_indices(labels, n_folds):
-        yield tuple(
-            TrainingData(
-                training_examples=[examples[i] for i in idx],
-                entity_synonyms=training_data.entity_synonyms,
-                regex_features=training_data.regex_features,
-                lookup_tables=training_data.lookup_tables,
-                responses=training_data.responses,
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.current: int | None = None
+
+    def __call__(self, n_folds: int, training_data) -> Iterator[Tuple[Any, Any]]:
+        from rasa.shared.nlu.constants import TEXT
+        from rasa.shared.nlu.training_data.training_data import TrainingData
+
+        examples = sorted(training_data.intent_examples, key=lambda m: (m.get_full_intent(), m.get(TEXT)))
+        labels = [m.get_full_intent() for m in examples]
+        for fold, (train_idx, test_idx) in enumerate(fold_indices(labels, n_folds)):
+            if self.limit is not None and fold >= self.limit:
+                break
+            self.current = fold
+            yield tuple(
+                TrainingData(
+                    training_examples=[examples[i] for i in idx],
+                    entity_synonyms=training_data.entity_synonyms,
+                    regex_features=training_data.regex_features,
+                    lookup_tables=training_data.lookup_tables,
+                    responses=training_data.responses,
+                )
+                for idx in (train_idx, test_idx)
             )
-            for idx in (train_idx, test_idx)
-        )
+        self.current = None
 
 
 def prediction(
-    text: str, intent: str, predicted: str | None, confidence: float | None, fallback: bool = False
+    text: str,
+    intent: str,
+    predicted: str | None,
+    confidence: float | None,
+    fallback: bool = False,
+    fold: int | None = None,
 ) -> Dict[str, Any]:
     """One message's result. `predicted` is the classifier's top intent, as `rasa test nlu` scores it
     (it undoes FallbackClassifier); `runtime` is what the assistant acts on (`nlu_fallback` if the
@@ -66,6 +82,7 @@ def prediction(
         "predicted": predicted,
         "runtime": "nlu_fallback" if fallback else predicted,
         "confidence": None if confidence is None else round(float(confidence), 4),
+        "fold": fold,
     }
 
 

@@ -1,6 +1,8 @@
 """One Rasa NLU config through `rasa test nlu`'s own code, held-out file and 5-fold cross-validation.
 
-Usage: python -m eval.rasa_system NAME CONFIG   (writes results/eval/NAME/)
+Usage: python -m eval.rasa_system NAME CONFIG [FOLDS_TO_RUN]   (writes results/eval/NAME/)
+
+FOLDS_TO_RUN evaluates only the first K of the 5 seeded folds (DIET is slow on 2 cores).
 
 Runs in a process of its own per config: jieba's dictionary is process-global, so a config with a
 custom dictionary must not leak it into one without. Equivalent to
@@ -22,7 +24,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, List, Tuple
 
-from eval.common import FOLDS, HELDOUT_DATA, RESULTS, SEED, TRAIN_DATA, prediction, rasa_folds, write_json
+from eval.common import FOLDS, HELDOUT_DATA, RESULTS, SEED, TRAIN_DATA, RasaFolds, prediction, write_json
 
 
 def _seed_everything() -> None:
@@ -41,9 +43,10 @@ class _Capture:
     intent); the report also wants what a user would get, so the fallback flag is kept beside it.
     """
 
-    def __init__(self, rasa_test) -> None:
+    def __init__(self, rasa_test, folds: RasaFolds) -> None:
         self.results = []
-        self._flags: Dict[int, Tuple[Any, bool]] = {}
+        self._folds = folds
+        self._flags: Dict[int, Tuple[Any, bool, int | None]] = {}
         self._pending = False
         self._evaluate_intents = rasa_test.evaluate_intents
         self._fallback = rasa_test.fallback_classifier
@@ -61,7 +64,7 @@ class _Capture:
 
     def _on_result(self, *args):
         result = self._result_type(*args)
-        self._flags[id(result)] = (result, self._pending)
+        self._flags[id(result)] = (result, self._pending, self._folds.current)
         self._pending = False
         return result
 
@@ -76,13 +79,14 @@ class _Capture:
                 r.intent_target,
                 r.intent_prediction,
                 r.confidence,
-                fallback=self._flags.get(id(r), (None, False))[1],
+                fallback=self._flags.get(id(r), (None, False, None))[1],
+                fold=self._flags.get(id(r), (None, False, None))[2],
             )
             for r in self.results
         ]
 
 
-async def evaluate(name: str, config: Path) -> None:
+async def evaluate(name: str, config: Path, fold_limit: int | None) -> None:
     import rasa.model_training
     import rasa.nlu.test as rasa_test
     from rasa.core.agent import Agent
@@ -90,8 +94,9 @@ async def evaluate(name: str, config: Path) -> None:
 
     out = RESULTS / name
     _seed_everything()
-    capture = _Capture(rasa_test)
-    rasa_test.generate_folds = rasa_folds
+    folds = RasaFolds(fold_limit)
+    capture = _Capture(rasa_test, folds)
+    rasa_test.generate_folds = folds
 
     started = time.perf_counter()
     model = rasa.model_training.train_nlu(str(config), str(TRAIN_DATA), str(out / "model"), fixed_model_name=name)
@@ -120,6 +125,7 @@ async def evaluate(name: str, config: Path) -> None:
             "train_seconds": round(train_seconds, 1),
             "heldout_seconds": round(heldout_seconds, 1),
             "cv_seconds": round(cv_seconds, 1),
+            "cv_folds_run": len(intent_cv.test.get("Accuracy", [])),
             "cv_fold_accuracy": [round(a, 4) for a in intent_cv.test.get("Accuracy", [])],
             "heldout": heldout,
             "cv": capture.predictions(),
@@ -134,7 +140,8 @@ def main(argv) -> int:
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
     name, config = argv[1], Path(argv[2])
-    asyncio.run(evaluate(name, config))
+    fold_limit = int(argv[3]) if len(argv) > 3 else None
+    asyncio.run(evaluate(name, config, fold_limit))
     return 0
 
 

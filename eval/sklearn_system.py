@@ -23,11 +23,11 @@ def make_classifier():
     )
 
 
-def _predict(classifier, texts, intents):
+def _predict(classifier, texts, intents, fold=None):
     probabilities = classifier.predict_proba(texts)
     classes = classifier.classes_
     return [
-        prediction(text, intent, classes[row.argmax()], row.max())
+        prediction(text, intent, classes[row.argmax()], row.max(), fold=fold)
         for text, intent, row in zip(texts, intents, probabilities, strict=True)
     ]
 
@@ -51,9 +51,9 @@ def main(argv) -> int:
 
     started = time.perf_counter()
     cv, fold_accuracy = [], []
-    for train_idx, test_idx in fold_indices(intents):
-        fold = make_classifier().fit([texts[i] for i in train_idx], [intents[i] for i in train_idx])
-        predictions = _predict(fold, [texts[i] for i in test_idx], [intents[i] for i in test_idx])
+    for fold, (train_idx, test_idx) in enumerate(fold_indices(intents)):
+        model = make_classifier().fit([texts[i] for i in train_idx], [intents[i] for i in train_idx])
+        predictions = _predict(model, [texts[i] for i in test_idx], [intents[i] for i in test_idx], fold)
         fold_accuracy.append(round(sum(p["intent"] == p["predicted"] for p in predictions) / len(predictions), 4))
         cv += predictions
     cv_seconds = time.perf_counter() - started
@@ -66,6 +66,7 @@ def main(argv) -> int:
             "train_seconds": round(train_seconds, 1),
             "heldout_seconds": round(heldout_seconds, 1),
             "cv_seconds": round(cv_seconds, 1),
+            "cv_folds_run": len(fold_accuracy),
             "cv_fold_accuracy": fold_accuracy,
             "heldout": heldout,
             "cv": cv,
