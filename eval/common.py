@@ -9,6 +9,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_DATA = ROOT / "data" / "nlu"
 HELDOUT_DATA = ROOT / "tests" / "nlu" / "heldout.yml"
+DOMAIN = ROOT / "domain.yml"
 RESULTS = ROOT / "results" / "eval"
 SEED = 42
 FOLDS = 5

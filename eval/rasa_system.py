@@ -9,13 +9,15 @@ custom dictionary must not leak it into one without. Equivalent to
   rasa train nlu --config CONFIG --nlu data/nlu
   rasa test nlu --model MODEL --nlu tests/nlu/heldout.yml
   rasa test nlu --config CONFIG --nlu data/nlu --cross-validation --folds 5
-with two differences: the folds come from a seeded StratifiedKFold shared with the other systems
-(Rasa's own shuffles without a seed), and the per-message predictions are kept for the report.
+with three differences: the folds come from a seeded StratifiedKFold shared with the other systems
+(Rasa's own shuffles without a seed), "/intent" shortcuts are checked against domain.yml as in a
+served model, and the per-message predictions are kept for the report.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import sys
@@ -24,7 +26,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, List, Tuple
 
-from eval.common import FOLDS, HELDOUT_DATA, RESULTS, SEED, TRAIN_DATA, RasaFolds, prediction, write_json
+from eval.common import DOMAIN, FOLDS, HELDOUT_DATA, RESULTS, SEED, TRAIN_DATA, RasaFolds, prediction, write_json
 
 
 def _seed_everything() -> None:
@@ -86,6 +88,23 @@ class _Capture:
         ]
 
 
+def _check_shortcuts_against_domain() -> None:
+    """Rasa reads a message "/name" as the intent `name`. A served model (NLU + dialogue) accepts only
+    intents its domain knows, so "///" stays text; an NLU-only model has no domain and turns "///"
+    into the intent "//". Give the NLU-only models the project's domain, as the served one has."""
+    from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
+    from rasa.shared.core.domain import Domain
+
+    project_domain = Domain.load(str(DOMAIN))
+    original = RegexMessageHandler.process
+
+    @functools.wraps(original)  # keeps the annotations Rasa's graph validation reads
+    def process(self, messages, domain=None):
+        return original(self, messages, domain or project_domain)
+
+    RegexMessageHandler.process = process
+
+
 async def evaluate(name: str, config: Path, fold_limit: int | None) -> None:
     import rasa.model_training
     import rasa.nlu.test as rasa_test
@@ -94,6 +113,7 @@ async def evaluate(name: str, config: Path, fold_limit: int | None) -> None:
 
     out = RESULTS / name
     _seed_everything()
+    _check_shortcuts_against_domain()
     folds = RasaFolds(fold_limit)
     capture = _Capture(rasa_test, folds)
     rasa_test.generate_folds = folds
