@@ -72,6 +72,23 @@ def find_phone_numbers(normalized_text: str) -> Iterator[PhoneMention]:
             yield PhoneMention(match.start(), match.end(), digits)
 
 
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def mask_other_numbers(normalized_text: str) -> str:
+    """Replaces every number that is not a phone number (amounts, dates, counts, models) with 0.
+
+    They carry no intent; left alone, the classifier learns that digits mean "check this number"."""
+    phones = [(m.start, m.end) for m in find_phone_numbers(normalized_text)]
+    pieces, last = [], 0
+    for match in _NUMBER.finditer(normalized_text):
+        if any(start <= match.start() < end for start, end in phones):
+            continue
+        pieces += [normalized_text[last : match.start()], "0"]
+        last = match.end()
+    return "".join(pieces) + normalized_text[last:]
+
+
 def format_phone(digits: str) -> str:
     """400-100-3399 style for 400/800 numbers; other numbers as they are."""
     if len(digits) == 10 and digits[:3] in ("400", "800"):

@@ -12,7 +12,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from assistant.text import normalize
+from assistant.text import mask_other_numbers, normalize
 
 # An empty message still needs one token, or the featurizers give the classifier nothing to
 # score and it raises; the input guard later turns this into `unreadable_input`.
@@ -23,7 +23,8 @@ EMPTY_MESSAGE_PLACEHOLDER = "…"
 # data; a normaliser must run there too so that training and prediction see the same text.
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class ChineseTextNormalizer(GraphComponent):
-    """繁→简, full-width→half-width, HTML tags dropped, lower case, length capped."""
+    """繁→简, full-width→half-width, HTML tags dropped, lower case, length capped, and numbers other
+    than phone numbers turned into 0."""
 
     @classmethod
     def create(
@@ -39,7 +40,7 @@ class ChineseTextNormalizer(GraphComponent):
         for message in messages:
             text = message.get(TEXT)
             if text is not None:
-                message.set(TEXT, normalize(text) or EMPTY_MESSAGE_PLACEHOLDER)
+                message.set(TEXT, mask_other_numbers(normalize(text)) or EMPTY_MESSAGE_PLACEHOLDER)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -101,6 +101,8 @@ def test_scam_reports_are_fraud_checks_whatever_the_classifier_says(pipeline, te
     assert pipeline(text, classifier_intent="interest_fees").get(INTENT)["name"] == "fraud_check"
 
 
-@pytest.mark.parametrize("text", ["收不到验证码登录不了", "手续费是怎么收的", "贷款手续费是多少", "下款之后手续费怎么扣"])
+@pytest.mark.parametrize(
+    "text", ["收不到验证码登录不了", "手续费是怎么收的", "贷款手续费是多少", "下款之后手续费怎么扣"]
+)
 def test_ordinary_questions_are_not_scam_reports(pipeline, text):
     assert pipeline(text).get(INTENT)["name"] == "repayment_failure"

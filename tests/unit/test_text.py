@@ -1,4 +1,11 @@
-from assistant.text import NLU_MAX_CHARS, find_phone_numbers, format_phone, has_chinese, normalize
+from assistant.text import (
+    NLU_MAX_CHARS,
+    find_phone_numbers,
+    format_phone,
+    has_chinese,
+    mask_other_numbers,
+    normalize,
+)
 
 
 def test_full_width_digits_and_punctuation_become_half_width():
@@ -44,3 +51,8 @@ def test_format_phone():
 
 def test_has_chinese():
     assert has_chinese("app登不上") and not has_chinese("hello 123")
+
+
+def test_numbers_other_than_phone_numbers_are_masked():
+    text = normalize("扣了2次每次1234.5元，小米13，打400-100-3399或13812345678")
+    assert mask_other_numbers(text) == "扣了0次每次0元,小米0,打400-100-3399或13812345678"
