@@ -1,0 +1,139 @@
+"""Behaviour-preserving speed-ups for Rasa 3.6's server process, found by profiling (`make bench`).
+
+1. Rasa checks every action server response with `jsonschema.validate(result, schema)`. That
+   function first validates the *schema itself* against the JSON Schema meta-schema, every call:
+   under load this took about a third of the Rasa server's CPU time (reports/bench.md). Here the
+   validator is built once per process, and each response is validated exactly as before (same
+   schema, same validator class, same best-match error, same message added to it).
+2. Every event Rasa reads back (from the tracker store each turn, and from the action server)
+   goes through `Event.resolve_by_type`, which walks the whole Event class tree with
+   `inspect.isabstract` for each event: about 80 µs per event, so a conversation's cost grew with
+   its length. Here the type name -> class table is built once, in the same order with the same
+   first-match rule, and rebuilt whenever a new Event subclass is defined.
+3. A loaded Rasa server holds about half a million long-lived Python objects (TensorFlow, spaCy,
+   the model). Python's cyclic garbage collector walks all of them in every full collection:
+   about 0.3-0.6 s with the whole server stopped, a few times a minute under load (the p99 tail).
+   After a model is loaded, `gc.freeze()` moves what exists then out of the collector's way;
+   garbage made later is still collected as before.
+4. For every message Rasa checks `domain.is_empty()`, which builds a whole new empty Domain to
+   compare against (about 1 ms). Here the empty domain's dictionary is built once; the comparison
+   is the same.
+
+`install()` is idempotent; assistant.tracker_store calls it, so every Rasa process that loads
+endpoints.yml gets it.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+from typing import Any, Callable, Dict, Optional, Type
+
+import rasa.shared.utils.common
+from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
+from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+
+_INSTALLED_FLAG = "_cs_assistant_cached_validator"
+
+
+def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
+    from jsonschema import exceptions
+
+    validator = getattr(RemoteAction, _INSTALLED_FLAG, None)
+    if validator is None:
+        from jsonschema.validators import validator_for
+
+        schema = RemoteAction.action_response_format_spec()
+        cls = validator_for(schema)
+        cls.check_schema(schema)  # once per process instead of once per action call
+        validator = cls(schema)
+        setattr(RemoteAction, _INSTALLED_FLAG, validator)
+
+    error = exceptions.best_match(validator.iter_errors(result))
+    if error is not None:
+        error.message += (
+            f". Failed to validate Action server response from API, "
+            f"make sure your response from the Action endpoint is valid. "
+            f"For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+    return True
+
+
+_event_classes: Optional[Dict[str, Type[Event]]] = None
+
+
+def _event_class_table() -> Dict[str, Type[Event]]:
+    global _event_classes
+    if _event_classes is None:
+        table: Dict[str, Type[Event]] = {}
+        for cls in rasa.shared.utils.common.all_subclasses(Event):  # Rasa's order: first match wins
+            table.setdefault(cls.type_name, cls)
+        _event_classes = table
+    return _event_classes
+
+
+def _forget_event_classes(cls: type, **kwargs: Any) -> None:
+    global _event_classes
+    _event_classes = None
+
+
+def _resolve_by_type(type_name: str, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+    """Event.resolve_by_type with the class table cached (same results, same errors)."""
+    cls = _event_class_table().get(type_name)
+    if cls is not None:
+        return cls
+    if type_name == "topic":
+        return None  # Rasa's backwards compatibility for old TopicSet events
+    if default is not None:
+        return default
+    raise ValueError(f"Unknown event name '{type_name}'.")
+
+
+def _freeze_after(load_model: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(load_model)
+    def load_model_then_freeze(self: Agent, *args: Any, **kwargs: Any) -> Any:
+        result = load_model(self, *args, **kwargs)
+        gc.collect()  # drop the loading garbage first, then park what is left
+        gc.freeze()
+        return result
+
+    load_model_then_freeze.__cs_assistant_freezes__ = True  # type: ignore[attr-defined]
+    return load_model_then_freeze
+
+
+_empty_domain_dict: Optional[Dict[str, Any]] = None
+
+
+def _domain_is_empty(self: Domain) -> bool:
+    """Domain.is_empty with the empty domain's dictionary built once (same comparison)."""
+    global _empty_domain_dict
+    if _empty_domain_dict is None:
+        _empty_domain_dict = Domain.empty().as_dict()
+    return self.as_dict() == _empty_domain_dict
+
+
+def install() -> None:
+    """Installs the four speed-ups (idempotent)."""
+    if Domain.is_empty is not _domain_is_empty:
+        Domain.is_empty = _domain_is_empty  # type: ignore[method-assign]
+    if not getattr(Agent.load_model, "__cs_assistant_freezes__", False):
+        Agent.load_model = _freeze_after(Agent.load_model)  # type: ignore[method-assign]
+    if RemoteAction._validate_action_result is not _validate_action_result:
+        RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    if Event.resolve_by_type is not _resolve_by_type:
+        original_init_subclass = Event.__dict__.get("__init_subclass__")
+
+        def __init_subclass__(cls: type, **kwargs: Any) -> None:  # noqa: N807 - the hook's name
+            _forget_event_classes(cls)
+            if original_init_subclass is not None:
+                original_init_subclass.__func__(cls, **kwargs)
+            else:
+                super(Event, cls).__init_subclass__(**kwargs)
+
+        Event.__init_subclass__ = classmethod(__init_subclass__)  # type: ignore[assignment]
+        Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]

@@ -1,0 +1,148 @@
+"""Rasa's SQL tracker store, tuned for speed; what it stores and returns is unchanged.
+
+endpoints.yml names this class instead of `type: SQL`. It is Rasa's `SQLTrackerStore` (same
+table, same rows, same queries for other dialects) with these deployment settings:
+
+- SQLite: connections are pooled and reused instead of opened for every read and write, and
+  the database runs in WAL mode (readers never wait for the writer, one sync per commit
+  instead of several). `TRACKER_DB_SYNCHRONOUS` (default NORMAL) sets SQLite's `synchronous`:
+  with NORMAL a committed turn survives a crash of the server process; FULL also syncs every
+  commit to disk, for the last turns to survive a power cut as well.
+- SQLite: a turn's read and write are single SQL statements run through SQLAlchemy Core
+  instead of the ORM (whose per-row objects and query building cost more than the database
+  work itself): the same query for the latest session's events (ordered by id), the same
+  count of the events already stored, and the same rows inserted, in one transaction.
+- It installs assistant.speedups (action responses validated with a validator built once,
+  event classes looked up in a table).
+
+Conversation history stays complete and persistent: every event of every turn is written
+before the reply goes out, exactly as with Rasa's store; the database file can be read by
+Rasa's own SQLTrackerStore and vice versa.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+from typing import Any, Dict, Optional
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from assistant import speedups
+
+logger = logging.getLogger(__name__)
+
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+# Rasa's SQLTrackerStore._event_query, written out: the events of the latest session (those at
+# or after the latest SessionStarted timestamp, or all when there is none), in id order.
+_LATEST_SESSION = """
+    FROM events, (SELECT max(timestamp) AS session_start FROM events
+                  WHERE sender_id = :sender_id AND type_name = :session_started) AS latest
+    WHERE events.sender_id = :sender_id
+      AND (events.timestamp >= latest.session_start OR latest.session_start IS NULL)
+"""
+_SELECT_LATEST_SESSION = sa.text(f"SELECT events.data {_LATEST_SESSION} ORDER BY events.id")
+_SELECT_ALL_SESSIONS = sa.text("SELECT data FROM events WHERE sender_id = :sender_id ORDER BY id")
+_COUNT_LATEST_SESSION = sa.text(f"SELECT count(*) {_LATEST_SESSION}")
+
+
+class TunedSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore with pooled, WAL-mode SQLite connections."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        dialect: str = "sqlite",
+        host: Optional[str] = None,
+        port: Optional[int] = None,
+        db: str = "rasa.db",
+        username: str = None,
+        password: str = None,
+        event_broker: Optional[EventBroker] = None,
+        login_db: Optional[str] = None,
+        query: Optional[Dict] = None,
+        **kwargs: Dict[str, Any],
+    ) -> None:
+        speedups.install()
+        self._fast_sqlite = False
+        super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query,
+                         **kwargs)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            self._use_pooled_wal_sqlite()
+
+    def _use_pooled_wal_sqlite(self) -> None:
+        synchronous = os.environ.get("TRACKER_DB_SYNCHRONOUS", "NORMAL").upper()
+        if synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(f"TRACKER_DB_SYNCHRONOUS must be one of {SQLITE_SYNCHRONOUS}, not {synchronous!r}")
+        url = self.engine.url
+        self.engine.dispose()
+        # Rasa's engine for a SQLite file uses SQLAlchemy's NullPool: a new connection per query.
+        self.engine = sa.create_engine(
+            url, poolclass=sa.pool.QueuePool, pool_size=5, max_overflow=10,
+            connect_args={"check_same_thread": False},
+        )
+
+        @sa.event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self._fast_sqlite = True
+        logger.debug("SQLite tracker store %s: pooled connections, WAL, synchronous=%s", url.database, synchronous)
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
+        if not self._fast_sqlite:
+            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        query = _SELECT_ALL_SESSIONS if fetch_events_from_all_sessions else _SELECT_LATEST_SESSION
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                query, {"sender_id": sender_id, "session_started": SessionStarted.type_name}
+            ).fetchall()
+        events = [json.loads(data) for (data,) in rows]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if not self._fast_sqlite:
+            return await super().save(tracker)
+        await self.stream_events(tracker)
+        with self.engine.begin() as connection:  # one transaction: count, insert, commit
+            stored = connection.execute(
+                _COUNT_LATEST_SESSION,
+                {"sender_id": tracker.sender_id, "session_started": SessionStarted.type_name},
+            ).scalar_one()
+            rows = [
+                self._row(tracker.sender_id, event)
+                for event in itertools.islice(tracker.events, stored, len(tracker.events))
+            ]
+            if rows:
+                connection.execute(self.SQLEvent.__table__.insert(), rows)
+
+    @staticmethod
+    def _row(sender_id: str, event: Any) -> Dict[str, Any]:
+        """The column values Rasa's SQLTrackerStore.save stores for one event."""
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }

@@ -1,0 +1,100 @@
+"""assistant.tracker_store and assistant.speedups change speed only: same rows, same trackers, same errors."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+import rasa.shared.utils.common
+from rasa.core.actions.action import RemoteAction
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
+
+from assistant import speedups
+from assistant.tracker_store import TunedSQLTrackerStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+async def _talk(store_class: type, db: Path, domain: Domain) -> dict:
+    store = store_class(domain=domain, dialect="sqlite", db=str(db))
+    for sender in ("a", "b"):
+        await store.get_or_create_tracker(sender)
+        for turn in range(3):
+            tracker = await store.retrieve(sender)
+            tracker.update(UserUttered("你好", {"name": "greet", "confidence": 0.9}, timestamp=1000.0 + turn))
+            tracker.update(SlotSet("product", "alipay", timestamp=1000.0 + turn))
+            tracker.update(BotUttered("您好", timestamp=1000.0 + turn))
+            tracker.update(ActionExecuted("action_listen", timestamp=1000.0 + turn))
+            await store.save(tracker)
+        tracker = await store.retrieve(sender)
+        for event in (ActionExecuted("action_session_start", timestamp=2000.0), SessionStarted(timestamp=2000.0),
+                      ActionExecuted("action_listen", timestamp=2000.0), UserUttered("再见", timestamp=2001.0)):
+            tracker.update(event)
+        await store.save(tracker)
+
+    def plain(tracker):
+        return [{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in tracker.events]
+
+    result = {}
+    for sender in ("a", "b"):
+        latest, full = await store.retrieve(sender), await store.retrieve_full_tracker(sender)
+        result[sender] = (plain(latest), plain(full), latest.current_slot_values())
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT id, sender_id, type_name, intent_name, action_name, data FROM events")
+        result["rows"] = [(*row[:5], {k: v for k, v in json.loads(row[5]).items() if k != "timestamp"})
+                          for row in rows]
+    assert await store.retrieve("nobody") is None
+    return result
+
+
+async def test_tuned_store_stores_and_returns_what_rasas_store_does(tmp_path):
+    domain = _domain()
+    expected = await _talk(SQLTrackerStore, tmp_path / "rasa.db", domain)
+    actual = await _talk(TunedSQLTrackerStore, tmp_path / "tuned.db", domain)
+    assert actual == expected
+    assert len(actual["a"][0]) < len(actual["a"][1])  # the latest session only, then all sessions
+    with sqlite3.connect(tmp_path / "tuned.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_rasas_store_reads_what_the_tuned_store_wrote(tmp_path):
+    domain = _domain()
+    written = await _talk(TunedSQLTrackerStore, tmp_path / "t.db", domain)
+    store = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    tracker = await store.retrieve_full_tracker("a")
+    assert [{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in tracker.events] == written["a"][1]
+
+
+def test_event_classes_resolve_as_rasa_resolves_them():
+    speedups.install()
+    for cls in rasa.shared.utils.common.all_subclasses(Event):
+        expected = next(c for c in rasa.shared.utils.common.all_subclasses(Event) if c.type_name == cls.type_name)
+        assert Event.resolve_by_type(cls.type_name) is expected
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", UserUttered) is UserUttered
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+
+
+def test_an_invalid_action_response_is_still_rejected():
+    import jsonschema
+
+    speedups.install()
+    action = RemoteAction("action_x", None)
+    assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}], "responses": []})
+    with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
+        action._validate_action_result({"events": "not a list"})
+
+
+def test_domain_emptiness_is_unchanged():
+    speedups.install()
+    assert Domain.empty().is_empty()
+    assert not _domain().is_empty()
