@@ -53,6 +53,11 @@ eval: .venv/dev-installed build/jieba/userdict.txt ## accuracy vs two peers (hel
 
 .PHONY: eval
 
+bench: .venv/dev-installed build/jieba/userdict.txt ## speed and growth vs Rasa's default setup (~15 min): reports/bench.md
+	$(VENV_BIN)/python -m bench.run
+
+.PHONY: bench
+
 clean: ## remove the model, build outputs and results (keeps .venv and var/)
 	rm -rf models build results
 

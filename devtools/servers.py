@@ -43,12 +43,49 @@ def wait_until_up(url: str, timeout: float, process: Optional[subprocess.Popen] 
     raise TimeoutError(f"{url} did not come up within {timeout} s")
 
 
+def _status_kb(pid: int) -> Dict[str, int]:
+    values = {}
+    with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+        for line in status:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0])
+    return values
+
+
+def process_tree_memory(pid: int) -> Dict[str, int]:
+    """RSS and peak RSS (bytes) of pid plus all its descendants, e.g. Sanic worker processes."""
+    children: Dict[int, List[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total = {"rss": 0, "peak_rss": 0, "processes": 0}
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            kb = _status_kb(current)
+        except OSError:
+            continue
+        total["rss"] += kb.get("VmRSS", 0) * 1024
+        total["peak_rss"] += kb.get("VmHWM", 0) * 1024
+        total["processes"] += 1
+        todo.extend(children.get(current, []))
+    return total
+
+
 @dataclass
 class Assistant:
     """One action server plus one Rasa server, with their own SQLite tracker store."""
 
     workdir: Path
     model: Path = ROOT / "models" / "cs-assistant.tar.gz"
+    endpoints: Path = ROOT / "endpoints.yml"
     rasa_port: int = field(default_factory=free_port)
     action_port: int = field(default_factory=free_port)
     auth_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
@@ -56,6 +93,7 @@ class Assistant:
     extra_env: Dict[str, str] = field(default_factory=dict)
     action_server: Optional[subprocess.Popen] = None
     rasa_server: Optional[subprocess.Popen] = None
+    extra_rasa_args: List[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -96,10 +134,10 @@ class Assistant:
 
     def start_rasa_server(self, timeout: float = 180) -> float:
         self.rasa_server = self._spawn(
-            [str(VENV_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", "endpoints.yml",
+            [str(VENV_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(self.endpoints),
              "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port),
              "--enable-api", "--auth-token", self.auth_token, "--cors", self.web_origin,
-             "--logging-config-file", "logging.yml"],
+             "--logging-config-file", "logging.yml", *self.extra_rasa_args],
             "rasa-server.log",
         )
         return wait_until_up(f"{self.url}/status?token={self.auth_token}", timeout, self.rasa_server)
@@ -109,6 +147,13 @@ class Assistant:
         self.start_action_server()
         self.start_rasa_server()
         return self
+
+    @staticmethod
+    def rss_bytes(process: Optional[subprocess.Popen]) -> Dict[str, int]:
+        """Resident memory of a server and its child processes (Linux /proc): current and peak."""
+        if process is None or process.poll() is not None:
+            return {"rss": 0, "peak_rss": 0, "processes": 0}
+        return process_tree_memory(process.pid)
 
     @staticmethod
     def _stop(process: Optional[subprocess.Popen]) -> None:

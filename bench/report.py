@@ -1,0 +1,329 @@
+"""reports/bench.md and reports/bench.png from results/bench/bench.json.
+
+    python -m bench.report [results/bench/bench.json] [reports/bench.md]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TARGET_RATIO = 4.0
+TARGET_P99_MS = 500.0
+TARGET_TURN_RATIO = 1.5
+TARGET_FIRST_ANSWER_S = 20.0
+TARGET_RSS_BYTES = 2**30
+TARGET_TRAIN_S = 60.0
+
+SYSTEM_NAMES = {
+    "ours": "ours",
+    "peer": "peer (a): `rasa init` default + JiebaTokenizer",
+    "ours_stock": "ours on stock Rasa serving",
+}
+
+
+def _level(result: Optional[Dict[str, Any]], concurrency: int) -> Optional[Dict[str, Any]]:
+    for row in (result or {}).get("levels", []):
+        if row["concurrency"] == concurrency:
+            return row
+    return None
+
+
+def _mb(value: int) -> str:
+    return f"{value / 2**20:,.0f} MB"
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _cpu_ms_per_message(row: Dict[str, Any]) -> Optional[float]:
+    cpu = row.get("cpu")
+    if not cpu or not row.get("messages"):
+        return None
+    return cpu["servers_cores"] * row["duration"] * 1000 / row["messages"]
+
+
+def _mark(ok: Optional[bool]) -> str:
+    return "–" if ok is None else ("✅ met" if ok else "❌ not met")
+
+
+def targets(data: Dict[str, Any]) -> List[Tuple[str, str, Optional[bool]]]:
+    ours, peer = data.get("ours", {}), data.get("peer")
+    rows: List[Tuple[str, str, Optional[bool]]] = []
+    o32, p32 = _level(ours, 32), _level(peer, 32)
+    if o32 and p32 and p32["throughput"]:
+        ratio = o32["throughput"] / p32["throughput"]
+        rows.append((f"throughput at 32 conversations ≥ {TARGET_RATIO:g}× the peer's",
+                     f"{ratio:.1f}× ({o32['throughput']:.1f} vs {p32['throughput']:.1f} msg/s)", ratio >= TARGET_RATIO))
+    else:
+        rows.append((f"throughput at 32 conversations ≥ {TARGET_RATIO:g}× the peer's", "peer not measured", None))
+    if o32:
+        rows.append((f"p99 latency at 32 conversations ≤ {TARGET_P99_MS:g} ms", f"{o32['p99_ms']:.0f} ms",
+                     o32["p99_ms"] <= TARGET_P99_MS))
+        rows.append(("zero errors and zero lost replies at 32 conversations",
+                     f"{o32['errors']} errors, {o32['lost_replies']} lost",
+                     o32["errors"] == 0 and o32["lost_replies"] == 0))
+    all_levels = ours.get("levels", [])
+    errors = sum(r["errors"] for r in all_levels)
+    lost = sum(r["lost_replies"] for r in all_levels)
+    rows.append(("(all levels) errors / lost replies / server-side outage replies",
+                 f"{errors} / {lost} / {ours.get('log_problems', {}).get('outage_replies', '–')}",
+                 errors == 0 and lost == 0))
+    long = ours.get("long_conversation")
+    if long and "200" in long["turn_ms"]:
+        t1, t200 = long["turn_ms"]["1"], long["turn_ms"]["200"]
+        rows.append((f"turn 200 ≤ {TARGET_TURN_RATIO:g}× turn 1",
+                     f"{t200:.0f} ms vs {t1:.0f} ms ({t200 / t1:.2f}×)", t200 <= TARGET_TURN_RATIO * t1))
+    start = ours.get("startup", {})
+    if start:
+        rows.append((f"start to first answer ≤ {TARGET_FIRST_ANSWER_S:g} s", f"{start['first_answer_s']:.1f} s",
+                     start["first_answer_s"] <= TARGET_FIRST_ANSWER_S))
+    memory = ours.get("memory_final", {}).get("rasa")
+    if memory:
+        rows.append(("Rasa server resident memory ≤ 1 GB (peak)", _mb(memory["peak_rss"]),
+                     memory["peak_rss"] <= TARGET_RSS_BYTES))
+    train_s = data.get("training", {}).get("ours", {}).get("seconds")
+    if train_s is not None:
+        rows.append((f"training ≤ {TARGET_TRAIN_S:g} s", f"{train_s:.0f} s", train_s <= TARGET_TRAIN_S))
+    return rows
+
+
+def plot(data: Dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    styles = {"ours": ("tab:blue", "o"), "peer": ("tab:red", "s"), "ours_stock": ("tab:gray", "^")}
+    for key in ("ours", "peer", "ours_stock"):
+        result = data.get(key)
+        if not result or not result.get("levels"):
+            continue
+        color, marker = styles[key]
+        rows = sorted(result["levels"], key=lambda r: r["concurrency"])
+        xs = [r["concurrency"] for r in rows]
+        label = {"ours": "ours", "peer": "peer (rasa init default)", "ours_stock": "ours, stock Rasa serving"}[key]
+        left.plot(xs, [r["throughput"] for r in rows], marker=marker, color=color, label=label)
+        right.plot(xs, [r["p50_ms"] for r in rows], marker=marker, color=color, linestyle="--",
+                   label=f"{label} p50")
+        right.plot(xs, [r["p99_ms"] for r in rows], marker=marker, color=color, label=f"{label} p99")
+    left.set_xscale("log", base=2)
+    left.set_xlabel("concurrent conversations")
+    left.set_ylabel("messages / s")
+    left.set_title("Throughput (higher is better)")
+    left.grid(True, alpha=0.3)
+    left.legend(fontsize=8)
+    right.set_xscale("log", base=2)
+    right.set_yscale("log")
+    right.axhline(TARGET_P99_MS, color="green", linewidth=0.8, linestyle=":", label="p99 target 500 ms")
+    right.set_xlabel("concurrent conversations")
+    right.set_ylabel("latency (ms)")
+    right.set_title("Latency (lower is better)")
+    right.grid(True, alpha=0.3, which="both")
+    right.legend(fontsize=7)
+    machine = data.get("machine", {})
+    fig.suptitle(f"make bench, {machine.get('date', '')}, {machine.get('cores', '?')} cores, REST webhook, "
+                 f"closed loop, {data.get('settings', {}).get('duration_s', '?')} s per level", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _load_table(data: Dict[str, Any]) -> List[str]:
+    lines = ["| system | conversations | msg/s | p50 ms | p95 ms | p99 ms | max ms | errors | lost replies "
+             "| answers off-script | server CPU ms/msg | other processes (cores) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for key in ("ours", "peer", "ours_stock"):
+        for row in (data.get(key) or {}).get("levels", []):
+            off = f"{row['unexpected_answers']}/{row['checked_answers']}"
+            lines.append(
+                f"| {SYSTEM_NAMES[key]} | {row['concurrency']} | {row['throughput']:.1f} | {row['p50_ms']:.0f} "
+                f"| {row['p95_ms']:.0f} | {row['p99_ms']:.0f} | {row['max_ms']:.0f} | {row['errors']} "
+                f"| {row['lost_replies']} | {off} | {_fmt(_cpu_ms_per_message(row))} "
+                f"| {_fmt(row.get('cpu', {}).get('other_processes_cores'), 2)} |")
+    return lines
+
+
+def _ratio_table(data: Dict[str, Any]) -> List[str]:
+    ours, peer = data.get("ours"), data.get("peer")
+    if not ours or not peer:
+        return ["(the peer was not measured in this run)"]
+    lines = ["| conversations | ours msg/s | peer msg/s | ratio | ours p99 ms | peer p99 ms |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for row in ours["levels"]:
+        other = _level(peer, row["concurrency"])
+        if other:
+            ratio = row["throughput"] / other["throughput"] if other["throughput"] else float("nan")
+            lines.append(f"| {row['concurrency']} | {row['throughput']:.1f} | {other['throughput']:.1f} "
+                         f"| **{ratio:.1f}×** | {row['p99_ms']:.0f} | {other['p99_ms']:.0f} |")
+    return lines
+
+
+def _system_table(data: Dict[str, Any]) -> List[str]:
+    lines = ["| system | training | Rasa server: start → /status ready | start → first answer "
+             "| Rasa server RSS (after start / peak) | action server RSS (peak) | server log: errors, outage replies "
+             "| loan hotline check |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    training = data.get("training", {})
+    for key in ("ours", "peer", "ours_stock"):
+        result = data.get(key)
+        if not result:
+            continue
+        train = training.get("ours" if key == "ours_stock" else key, {})
+        train_text = f"{train['seconds']:.0f} s" if train else "–"
+        if train.get("reused"):
+            train_text += f" (measured {train['trained']}, model reused)"
+        if key == "ours_stock":
+            train_text = "same model as ours"
+        start = result.get("startup", {})
+        memory = result.get("memory_final") or result.get("memory_after_load") or {}
+        first = result.get("memory_after_start", {}).get("rasa", {})
+        problems = result.get("log_problems", {})
+        smoke = result.get("smoke_check", {})
+        lines.append(
+            f"| {SYSTEM_NAMES[key]} | {train_text} | {_fmt(start.get('rasa_status_ready_s'))} s "
+            f"| {_fmt(start.get('first_answer_s'))} s "
+            f"| {_mb(first.get('rss', 0)) if first else '–'} / {_mb(memory.get('rasa', {}).get('peak_rss', 0))} "
+            f"| {_mb(memory.get('action', {}).get('peak_rss', 0)) if memory.get('action') else '–'} "
+            f"| {problems.get('error_lines', '–')}, {problems.get('outage_replies', '–')} "
+            f"| {'ok' if smoke.get('ok') else 'FAILED' if smoke else '–'} |")
+    return lines
+
+
+def _long_table(data: Dict[str, Any]) -> List[str]:
+    lines = ["| system | turn 1 | turn 50 | turn 200 | turn 200 / turn 1 | turns 2-10 (median) | turns 46-55 "
+             "| turns 191-200 |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for key in ("ours", "peer", "ours_stock"):
+        long = (data.get(key) or {}).get("long_conversation")
+        if not long:
+            continue
+        turn, window = long["turn_ms"], long["window_ms"]
+        ratio = turn.get("200", float("nan")) / turn["1"] if turn.get("1") else float("nan")
+        lines.append(f"| {SYSTEM_NAMES[key]} | {turn.get('1', '–')} ms | {turn.get('50', '–')} ms "
+                     f"| {turn.get('200', '–')} ms | {ratio:.2f}× | {window['2-10']} ms | {window['46-55']} ms "
+                     f"| {window['191-200']} ms |")
+    return lines
+
+
+def _stored_table(data: Dict[str, Any]) -> List[str]:
+    stored = data.get("ours_stored")
+    if not stored:
+        return ["(not measured in this run)"]
+    filled = stored["populated"]
+    lines = [f"Tracker database: {filled['conversations']:,} conversations, {filled['events']:,} events, "
+             f"{filled['db_mb']} MB (filled in {filled['seconds']} s). Start → first answer "
+             f"{stored.get('startup', {}).get('first_answer_s', '–')} s.", "",
+             "| who | conversations | msg/s | p50 ms | p95 ms | p99 ms | errors | lost replies | server CPU ms/msg "
+             "| other processes (cores) | same level on a near-empty database |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for row in stored.get("levels", []):
+        base = _level(data.get("ours"), row["concurrency"])
+        base_text = (f"{base['throughput']:.1f} msg/s, p99 {base['p99_ms']:.0f} ms, "
+                     f"{_fmt(_cpu_ms_per_message(base))} CPU ms/msg") if base else "–"
+        lines.append(f"| {row['who']} | {row['concurrency']} | {row['throughput']:.1f} | {row['p50_ms']:.0f} "
+                     f"| {row['p95_ms']:.0f} | {row['p99_ms']:.0f} | {row['errors']} | {row['lost_replies']} "
+                     f"| {_fmt(_cpu_ms_per_message(row))} | {_fmt(row.get('cpu', {}).get('other_processes_cores'), 2)} "
+                     f"| {base_text} |")
+    return lines
+
+
+def _profile_section(data: Dict[str, Any]) -> List[str]:
+    prof = (data.get("ours") or {}).get("profile")
+    if not prof:
+        return ["(py-spy was not available in this run)"]
+    lines = [f"py-spy, 100 samples/s for the whole Rasa server process at 32 conversations "
+             f"({prof['throughput_while_profiled']:.1f} msg/s while profiled); raw stacks in `{prof['raw']}`.",
+             "", "| where | share of samples |", "|---|---:|"]
+    for name, share in prof["buckets"].items():
+        lines.append(f"| {name} | {100 * share:.1f} % |")
+    lines += ["", "<details><summary>Functions with the most time (inclusive)</summary>", "",
+              "| function | share |", "|---|---:|"]
+    for frame, share in prof["top_functions"]:
+        lines.append(f"| `{frame}` | {100 * share:.1f} % |")
+    lines += ["", "</details>"]
+    return lines
+
+
+FINDINGS = Path(__file__).with_name("FINDINGS.md")
+
+
+def render(data: Dict[str, Any]) -> str:
+    machine = data.get("machine", {})
+    settings = data.get("settings", {})
+    lines = [
+        "# How fast: `make bench`",
+        "",
+        f"Measured {machine.get('date', '?')} on `{machine.get('host', '?')}`: {machine.get('cpu', '?')}, "
+        f"{machine.get('cores', '?')} cores, {machine.get('memory_gib', '?')} GiB, {machine.get('os', '?')}, "
+        f"Python {machine.get('python', '?')}, Rasa {machine.get('rasa', '?')}, "
+        f"rasa-sdk {machine.get('rasa_sdk', '?')}, "
+        f"commit `{machine.get('commit', '?')}`. Load average (1/5/15 min) at start "
+        f"{' / '.join(f'{v:.1f}' for v in machine.get('loadavg_at_start', []))}, at end "
+        f"{' / '.join(f'{v:.1f}' for v in machine.get('loadavg_at_end', []))}.",
+        "",
+        f"Reproduce: `make bench` ({data.get('total_seconds', 0) / 60:.0f} min this time). Load: the REST webhook "
+        f"on 127.0.0.1, closed loop (each simulated user sends its next message when the answer arrives), "
+        f"{settings.get('duration_s')} s per level, every conversation a realistic Chinese one "
+        f"(greeting → problem with product names and amounts → hotline question → thanks; "
+        f"`bench/conversations.py`). The load generator runs on the same 2 cores. The machine is shared: "
+        f"the *other processes* column says how many cores other people's jobs took during each level, "
+        f"and *server CPU ms/msg* (CPU time of the Rasa + action servers per message) is the figure that "
+        f"noise disturbs least.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {name} | {value} | {_mark(ok)} |" for name, value, ok in targets(data)]
+    lines += ["", "![latency and throughput against concurrency](bench.png)", "",
+              "## Throughput and latency", ""]
+    lines += _load_table(data)
+    lines += ["", "Ours against the peer, same run, same machine:", ""]
+    lines += _ratio_table(data)
+    lines += ["", "*Answers off-script* counts replies that lack the expected fragment (the right hotline) "
+              "for the turns that have one; they are still replies, not errors.", "",
+              "## Start-up, memory, training", ""]
+    lines += _system_table(data)
+    lines += ["", "Resident memory is VmRSS / VmHWM from /proc of the server process and its children. "
+              "Training is `rasa train` with an empty Rasa cache.", "",
+              "## How cost grows", "", "### Within one long conversation",
+              "", f"Latency of single turns of {data.get('settings', {}).get('long_turns')}-turn conversations "
+              f"(one at a time, median over {data.get('settings', {}).get('long_repeats')} conversations).", ""]
+    lines += _long_table(data)
+    lines += ["", f"### With {settings.get('stored_conversations', 0):,} stored conversations", ""]
+    lines += _stored_table(data)
+    lines += ["", "## Where the time goes (ours, this run)", ""]
+    lines += _profile_section(data)
+    if FINDINGS.exists():
+        lines += ["", FINDINGS.read_text(encoding="utf-8").strip()]
+    return "\n".join(lines) + "\n"
+
+
+def write(data: Dict[str, Any], report: Path) -> None:
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(render(data), encoding="utf-8")
+    plot(data, report.with_suffix(".png"))
+
+
+def main(argv: List[str]) -> None:
+    raw = Path(argv[0]) if argv else ROOT / "results" / "bench" / "bench.json"
+    report = Path(argv[1]) if len(argv) > 1 else ROOT / "reports" / "bench.md"
+    write(json.loads(raw.read_text(encoding="utf-8")), report)
+    print(f"wrote {report} and {report.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
