@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAIN_DATA = ROOT / "data" / "nlu"
-HELDOUT_DATA = ROOT / "tests" / "nlu" / "heldout.yml"
+# run_eval.py points these at a snapshot taken when the run starts, so that every system sees the
+# same files even if someone edits the data meanwhile.
+TRAIN_DATA = Path(os.environ.get("EVAL_TRAIN_DATA", ROOT / "data" / "nlu"))
+HELDOUT_DATA = Path(os.environ.get("EVAL_HELDOUT_DATA", ROOT / "tests" / "nlu" / "heldout.yml"))
 DOMAIN = ROOT / "domain.yml"
 RESULTS = ROOT / "results" / "eval"
 SEED = 42

@@ -105,6 +105,19 @@ def _check_shortcuts_against_domain() -> None:
     RegexMessageHandler.process = process
 
 
+def _skip_training_fold_scores(rasa_test) -> None:
+    """Rasa's cross-validation also predicts every training fold to report train accuracy; this
+    report does not use it, and for DIET it costs a minute per fold on 2 cores."""
+    original = rasa_test.combine_result
+
+    async def combine_result(intent_metrics, entity_metrics, response_metrics, processor, data, *args, **kwargs):
+        if not args and not kwargs:  # the call for the training fold: nothing is collected from it
+            return intent_metrics, entity_metrics, response_metrics
+        return await original(intent_metrics, entity_metrics, response_metrics, processor, data, *args, **kwargs)
+
+    rasa_test.combine_result = combine_result
+
+
 async def evaluate(name: str, config: Path, fold_limit: int | None) -> None:
     import rasa.model_training
     import rasa.nlu.test as rasa_test
@@ -114,6 +127,7 @@ async def evaluate(name: str, config: Path, fold_limit: int | None) -> None:
     out = RESULTS / name
     _seed_everything()
     _check_shortcuts_against_domain()
+    _skip_training_fold_scores(rasa_test)
     folds = RasaFolds(fold_limit)
     capture = _Capture(rasa_test, folds)
     rasa_test.generate_folds = folds

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -60,7 +62,37 @@ def diet_folds() -> int:
     return value
 
 
-def run_system(name: str) -> float:
+SNAPSHOT = RESULTS / "inputs"
+# Code and settings the systems read besides the data; a change during the run is reported.
+WATCHED = [
+    "config.yml",
+    "domain.yml",
+    "eval/*.py",
+    "eval/*.yml",
+    "assistant/**/*.py",
+    "knowledge/*",
+    "build/jieba/*",
+    "data/nlu/*.yml",
+    "tests/nlu/heldout.yml",
+]
+
+
+def fingerprint() -> Dict[str, str]:
+    files = sorted({f for pattern in WATCHED for f in ROOT.glob(pattern) if f.is_file()})
+    return {str(f.relative_to(ROOT)): hashlib.sha256(f.read_bytes()).hexdigest()[:12] for f in files}
+
+
+def snapshot_data() -> Dict[str, str]:
+    """Copies the training data and the held-out file; the systems read only the copies."""
+    shutil.rmtree(SNAPSHOT, ignore_errors=True)
+    (SNAPSHOT / "nlu").mkdir(parents=True)
+    for source in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+        shutil.copy2(source, SNAPSHOT / "nlu" / source.name)
+    shutil.copy2(ROOT / "tests" / "nlu" / "heldout.yml", SNAPSHOT / "heldout.yml")
+    return {"EVAL_TRAIN_DATA": str(SNAPSHOT / "nlu"), "EVAL_HELDOUT_DATA": str(SNAPSHOT / "heldout.yml")}
+
+
+def run_system(name: str, data_env: Dict[str, str]) -> float:
     out = RESULTS / name
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -70,6 +102,7 @@ def run_system(name: str) -> float:
     env["RASA_MAX_CACHE_SIZE"] = "0"  # no training cache: every training time is a real one
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     env["LOG_LEVEL"] = "WARNING"
+    env.update(data_env)
     started = time.perf_counter()
     print(f"[eval] {name}: running (log: {(out / 'log.txt').relative_to(ROOT)})", flush=True)
     with open(out / "log.txt", "w", encoding="utf-8") as log:
@@ -312,8 +345,9 @@ def write_report(
     summaries: Dict[str, Dict[str, Any]],
     pictures: List[str],
     total_seconds: float | None,
-    load_average: List[float] | None = None,
+    timings: Dict[str, Any],
 ) -> None:
+    load_average = timings.get("load_average")
     names = [n for n in SYSTEMS if n in summaries]
     ours = summaries.get("ours")
     lines = ["# How well it understands: `make eval`", ""]
@@ -437,9 +471,16 @@ def write_report(
 
     lines += ["", "## How this was made", ""]
     lines.append(
-        f"- Command: `make eval` (runs `python -m eval.run_eval`); commit {_commit()}, "
-        f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}."
+        f"- Command: `make eval` (runs `python -m eval.run_eval`); commit {timings.get('commit') or _commit()}, "
+        f"{timings.get('finished', datetime.datetime.now().strftime('%Y-%m-%d %H:%M'))}. The data were copied to "
+        "`results/eval/inputs/` when the run started and every system read the copy."
     )
+    if timings.get("changed_during_run"):
+        lines.append(
+            "- **Warning: changed while this run was going on:** "
+            + ", ".join(f"`{f}`" for f in timings["changed_during_run"])
+            + ". Code changes may have reached only some systems; run `make eval` again."
+        )
     lines.append(f"- Machine: {_machine()}; {_versions()}.")
     timing = ", ".join(
         f"{SYSTEMS[n]['short']} {_seconds(summaries[n]['wall_seconds'])} (CV {_seconds(summaries[n]['cv_seconds'])})"
@@ -482,12 +523,22 @@ def main(argv: List[str]) -> int:
     total = None
     if not args.report_only:
         started = time.perf_counter()
+        before = fingerprint()
+        data_env = snapshot_data()
         load = [os.getloadavg()[0]]
         for name in names:
-            timings[name] = run_system(name)
+            timings[name] = run_system(name, data_env)
             load.append(os.getloadavg()[0])
         total = time.perf_counter() - started
         timings["load_average"] = [round(x, 1) for x in load]
+        after = fingerprint()
+        timings["changed_during_run"] = sorted(f for f in set(before) | set(after) if before.get(f) != after.get(f))
+        timings["commit"] = _commit()
+        timings["finished"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+        if timings["changed_during_run"]:
+            print(
+                f"[eval] WARNING: changed during the run: {', '.join(timings['changed_during_run'])}", file=sys.stderr
+            )
         timings["total"] = total if set(names) == set(SYSTEMS) else timings.get("total")
         write_json(timings_file, timings)
     total = timings.get("total", total)
@@ -495,7 +546,7 @@ def main(argv: List[str]) -> int:
     summaries = {n: summarise(n, timings.get(n)) for n in SYSTEMS if (RESULTS / n / "predictions.json").exists()}
     write_json(RESULTS / "summary.json", summaries)
     pictures = plot_confusions(summaries)
-    write_report(summaries, pictures, total, timings.get("load_average"))
+    write_report(summaries, pictures, total, timings)
     print(f"[eval] wrote {REPORT.relative_to(ROOT)} and {', '.join('reports/' + p for p in pictures)}")
     for name, s in summaries.items():
         print(
