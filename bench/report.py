@@ -22,6 +22,7 @@ TARGET_TRAIN_S = 60.0
 
 SYSTEM_NAMES = {
     "ours": "ours",
+    "ours_workers": "ours, 2 Sanic workers + Redis lock store",
     "peer": "peer (a): `rasa init` default + JiebaTokenizer",
     "ours_stock": "ours on stock Rasa serving",
 }
@@ -105,15 +106,17 @@ def plot(data: Dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {"ours": ("tab:blue", "o"), "peer": ("tab:red", "s"), "ours_stock": ("tab:gray", "^")}
-    for key in ("ours", "peer", "ours_stock"):
+    styles = {"ours": ("tab:blue", "o"), "ours_workers": ("tab:cyan", "D"), "peer": ("tab:red", "s"),
+              "ours_stock": ("tab:gray", "^")}
+    for key in ("ours", "ours_workers", "peer", "ours_stock"):
         result = data.get(key)
         if not result or not result.get("levels"):
             continue
         color, marker = styles[key]
         rows = sorted(result["levels"], key=lambda r: r["concurrency"])
         xs = [r["concurrency"] for r in rows]
-        label = {"ours": "ours", "peer": "peer (rasa init default)", "ours_stock": "ours, stock Rasa serving"}[key]
+        label = {"ours": "ours", "ours_workers": f"ours, {result.get('workers', 2)} workers + Redis",
+                 "peer": "peer (rasa init default)", "ours_stock": "ours, stock Rasa serving"}[key]
         left.plot(xs, [r["throughput"] for r in rows], marker=marker, color=color, label=label)
         right.plot(xs, [r["p50_ms"] for r in rows], marker=marker, color=color, linestyle="--",
                    label=f"{label} p50")
@@ -145,7 +148,7 @@ def _load_table(data: Dict[str, Any]) -> List[str]:
     lines = ["| system | conversations | msg/s | p50 ms | p95 ms | p99 ms | max ms | errors | lost replies "
              "| answers off-script | server CPU ms/msg | other processes (cores) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for key in ("ours", "peer", "ours_stock"):
+    for key in ("ours", "ours_workers", "peer", "ours_stock"):
         for row in (data.get(key) or {}).get("levels", []):
             off = f"{row['unexpected_answers']}/{row['checked_answers']}"
             lines.append(
@@ -160,32 +163,37 @@ def _ratio_table(data: Dict[str, Any]) -> List[str]:
     ours, peer = data.get("ours"), data.get("peer")
     if not ours or not peer:
         return ["(the peer was not measured in this run)"]
-    lines = ["| conversations | ours msg/s | peer msg/s | ratio | ours p99 ms | peer p99 ms |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    workers = data.get("ours_workers")
+    lines = ["| conversations | ours msg/s | peer msg/s | ratio | ours p99 ms | peer p99 ms "
+             "| ours, 2 workers: msg/s (ratio) | p99 ms |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in ours["levels"]:
         other = _level(peer, row["concurrency"])
         if other:
             ratio = row["throughput"] / other["throughput"] if other["throughput"] else float("nan")
+            multi = _level(workers, row["concurrency"])
+            multi_text = (f"{multi['throughput']:.1f} ({multi['throughput'] / other['throughput']:.1f}×) "
+                          f"| {multi['p99_ms']:.0f}") if multi and other["throughput"] else "– | –"
             lines.append(f"| {row['concurrency']} | {row['throughput']:.1f} | {other['throughput']:.1f} "
-                         f"| **{ratio:.1f}×** | {row['p99_ms']:.0f} | {other['p99_ms']:.0f} |")
+                         f"| **{ratio:.1f}×** | {row['p99_ms']:.0f} | {other['p99_ms']:.0f} | {multi_text} |")
     return lines
 
 
 def _system_table(data: Dict[str, Any]) -> List[str]:
     lines = ["| system | training | Rasa server: start → /status ready | start → first answer "
-             "| Rasa server RSS (after start / peak) | action server RSS (peak) | server log: errors, outage replies "
-             "| loan hotline check |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+             "| Rasa server RSS (after start / peak) | Rasa server PSS (end) | action server RSS (peak) "
+             "| server log: errors, outage replies | loan hotline check |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     training = data.get("training", {})
-    for key in ("ours", "peer", "ours_stock"):
+    for key in ("ours", "ours_workers", "peer", "ours_stock"):
         result = data.get(key)
         if not result:
             continue
-        train = training.get("ours" if key == "ours_stock" else key, {})
+        train = training.get("ours" if key in ("ours_stock", "ours_workers") else key, {})
         train_text = f"{train['seconds']:.0f} s" if train else "–"
         if train.get("reused"):
             train_text += f" (measured {train['trained']}, model reused)"
-        if key == "ours_stock":
+        if key in ("ours_stock", "ours_workers"):
             train_text = "same model as ours"
         start = result.get("startup", {})
         memory = result.get("memory_final") or result.get("memory_after_load") or {}
@@ -196,6 +204,7 @@ def _system_table(data: Dict[str, Any]) -> List[str]:
             f"| {SYSTEM_NAMES[key]} | {train_text} | {_fmt(start.get('rasa_status_ready_s'))} s "
             f"| {_fmt(start.get('first_answer_s'))} s "
             f"| {_mb(first.get('rss', 0)) if first else '–'} / {_mb(memory.get('rasa', {}).get('peak_rss', 0))} "
+            f"| {_mb(memory.get('rasa', {}).get('pss', 0)) if memory.get('rasa', {}).get('pss') else '–'} "
             f"| {_mb(memory.get('action', {}).get('peak_rss', 0)) if memory.get('action') else '–'} "
             f"| {problems.get('error_lines', '–')}, {problems.get('outage_replies', '–')} "
             f"| {'ok' if smoke.get('ok') else 'FAILED' if smoke else '–'} |")
@@ -297,8 +306,12 @@ def render(data: Dict[str, Any]) -> str:
               "for the turns that have one; they are still replies, not errors.", "",
               "## Start-up, memory, training", ""]
     lines += _system_table(data)
-    lines += ["", "Resident memory is VmRSS / VmHWM from /proc of the server process and its children. "
-              "Training is `rasa train` with an empty Rasa cache.", "",
+    lines += ["", "Resident memory is VmRSS / VmHWM from /proc, summed over the server process and its "
+              "children (Sanic workers are forked from one parent, so their shared pages count once per "
+              "process); PSS (from smaps_rollup) splits shared pages between the processes that share them, "
+              "so it is what the group really occupies. Training is `rasa train` with an empty Rasa cache; "
+              "the peer's model is kept and reused while its inputs are unchanged, so its figure is from "
+              "the run that trained it.", "",
               "## How cost grows", "", "### Within one long conversation",
               "", f"Latency of single turns of {data.get('settings', {}).get('long_turns')}-turn conversations "
               f"(one at a time, median over {data.get('settings', {}).get('long_repeats')} conversations).", ""]

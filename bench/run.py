@@ -35,7 +35,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from bench import loadgen, populate
 from bench.conversations import LONG_CONVERSATION_CYCLE, SMOKE_CHECK
-from devtools.servers import ROOT, VENV_BIN, Assistant
+from devtools.servers import ROOT, VENV_BIN, Assistant, process_tree
 
 PEER_CONFIGS = [ROOT / "eval" / "peer_rasa_default.yml", ROOT / "bench" / "peer_rasa_default.yml"]
 PEER_ENDPOINTS = ROOT / "bench" / "peer_endpoints.yml"
@@ -103,7 +103,8 @@ class CpuMeter:
     """CPU used during a phase: by our processes (servers + this load generator) and by others."""
 
     def __init__(self, pids: List[int]) -> None:
-        self.pids = pids + [os.getpid()]
+        # the servers with their worker processes, and this process
+        self.pids = [p for pid in pids for p in process_tree(pid)] + [os.getpid()]
 
     def __enter__(self) -> CpuMeter:
         self.start_wall = time.monotonic()
@@ -256,8 +257,9 @@ def long_conversations(assistant: Assistant, name: str, turns: int, repeats: int
     ]
     per_turn = [statistics.median(run[i] for run in runs) for i in range(turns)]
 
-    def window(first: int, last: int) -> float:
-        return round(statistics.median(per_turn[first - 1:last]), 1)
+    def window(first: int, last: int) -> Optional[float]:
+        values = per_turn[first - 1:last]
+        return round(statistics.median(values), 1) if values else None
 
     marks = [t for t in (1, 50, 200) if t <= turns]
     return {
@@ -304,12 +306,14 @@ def profile(assistant: Assistant, out: Path, name: str, seconds: float) -> Optio
 def measure_system(name: str, model: str, endpoints: Path, out: Path, args: argparse.Namespace,
                    with_profile: bool, extra_env: Optional[Dict[str, str]] = None,
                    extra_rasa_args: Optional[List[str]] = None, levels: Optional[List[int]] = None,
-                   long_repeats: Optional[int] = None) -> Dict[str, Any]:
+                   long_repeats: Optional[int] = None, workers: int = 1) -> Dict[str, Any]:
     workdir = out / name
     shutil.rmtree(workdir, ignore_errors=True)
     assistant = Assistant(workdir=workdir, model=Path(model), endpoints=endpoints,
-                          extra_env=dict(extra_env or {}), extra_rasa_args=list(extra_rasa_args or []))
-    log(f"{name}: starting the action server and the Rasa server")
+                          extra_env=dict(extra_env or {}), extra_rasa_args=list(extra_rasa_args or []),
+                          workers=workers)
+    log(f"{name}: starting the action server and the Rasa server"
+        + (f" ({workers} Sanic workers, Redis lock store)" if workers > 1 else ""))
     try:
         result: Dict[str, Any] = {"startup": start(assistant)}
         log(f"  first answer {result['startup']['first_answer_s']} s after the Rasa server was started")
@@ -320,10 +324,11 @@ def measure_system(name: str, model: str, endpoints: Path, out: Path, args: argp
         result["levels"] = run_levels(assistant, name, levels or args.levels, args.duration)
         result["memory_after_load"] = {
             "rasa": assistant.rss_bytes(assistant.rasa_server), "action": assistant.rss_bytes(assistant.action_server)}
-        repeats = long_repeats or args.long_repeats
-        log(f"  long conversations: {args.long_turns} turns x {repeats}")
-        result["long_conversation"] = long_conversations(assistant, name, args.long_turns, repeats)
-        log(f"  turn latency (median of runs): {result['long_conversation']['turn_ms']}")
+        repeats = args.long_repeats if long_repeats is None else long_repeats
+        if repeats:
+            log(f"  long conversations: {args.long_turns} turns x {repeats}")
+            result["long_conversation"] = long_conversations(assistant, name, args.long_turns, repeats)
+            log(f"  turn latency (median of runs): {result['long_conversation']['turn_ms']}")
         if with_profile:
             log(f"  profiling the Rasa server with py-spy ({args.profile_seconds:.0f} s at 32 conversations)")
             result["profile"] = profile(assistant, out, name, args.profile_seconds)
@@ -385,6 +390,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--stored", type=int, default=10_000, help="stored conversations for the growth test")
     parser.add_argument("--profile-seconds", type=float, default=15.0)
     parser.add_argument("--retrain-peer", action="store_true", help="train the peer even if its inputs are unchanged")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="also measure ours with this many Sanic workers + Redis lock store (1: skip)")
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--skip-stock", action="store_true", help="skip our model on stock Rasa serving")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
@@ -395,13 +402,21 @@ def main(argv: Optional[List[str]] = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     data: Dict[str, Any] = {"machine": machine_info(), "settings": {
         "levels": args.levels, "duration_s": args.duration, "long_turns": args.long_turns,
-        "long_repeats": args.long_repeats, "stored_conversations": args.stored,
+        "long_repeats": args.long_repeats, "stored_conversations": args.stored, "workers": args.workers,
         "command": "make bench", "argv": sys.argv[1:]}}
     data["training"] = train_models(args.out, args.retrain_peer, args.skip_peer)
     data["ours"] = measure_system("ours", data["training"]["ours"]["model"], OUR_ENDPOINTS, args.out, args,
                                   with_profile=True)
     data["ours_stored"] = stored_conversations(data["training"]["ours"]["model"], args.out, args,
                                                args.out / "ours" / "tracker.db")
+    if args.workers > 1 and shutil.which("redis-server"):
+        # The same, with more Sanic workers the way Rasa supports it (RASA_WORKERS=N make run).
+        data["ours_workers"] = measure_system(
+            "ours_workers", data["training"]["ours"]["model"], OUR_ENDPOINTS, args.out, args, with_profile=False,
+            levels=[c for c in args.levels if c >= 8], long_repeats=0, workers=args.workers)
+        data["ours_workers"]["workers"] = args.workers
+    elif args.workers > 1:
+        log("redis-server is not installed: skipping the multi-worker measurement")
     if not args.skip_stock:
         # Our model served by stock Rasa (Rasa's SQL tracker store, no speed-ups): what the fixes bring.
         data["ours_stock"] = measure_system("ours_stock", data["training"]["ours"]["model"], PEER_ENDPOINTS,

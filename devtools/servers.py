@@ -50,11 +50,18 @@ def _status_kb(pid: int) -> Dict[str, int]:
             key, _, rest = line.partition(":")
             if key in ("VmRSS", "VmHWM"):
                 values[key] = int(rest.split()[0])
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    values["Pss"] = int(line.split()[1])
+    except OSError:
+        pass
     return values
 
 
-def process_tree_memory(pid: int) -> Dict[str, int]:
-    """RSS and peak RSS (bytes) of pid plus all its descendants, e.g. Sanic worker processes."""
+def process_tree(pid: int) -> List[int]:
+    """pid and all its descendants (Linux /proc)."""
     children: Dict[int, List[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -64,18 +71,29 @@ def process_tree_memory(pid: int) -> Dict[str, int]:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
-    total = {"rss": 0, "peak_rss": 0, "processes": 0}
-    todo = [pid]
+    tree, todo = [], [pid]
     while todo:
         current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def process_tree_memory(pid: int) -> Dict[str, int]:
+    """RSS, peak RSS and PSS (bytes) of pid plus all its descendants, e.g. Sanic worker processes.
+
+    RSS counts pages shared between the processes (forked workers) once per process; PSS splits
+    them between the sharers, so its sum is the memory the group really takes."""
+    total = {"rss": 0, "peak_rss": 0, "pss": 0, "processes": 0}
+    for current in process_tree(pid):
         try:
             kb = _status_kb(current)
         except OSError:
             continue
         total["rss"] += kb.get("VmRSS", 0) * 1024
         total["peak_rss"] += kb.get("VmHWM", 0) * 1024
+        total["pss"] += kb.get("Pss", 0) * 1024
         total["processes"] += 1
-        todo.extend(children.get(current, []))
     return total
 
 
@@ -94,6 +112,9 @@ class Assistant:
     action_server: Optional[subprocess.Popen] = None
     rasa_server: Optional[subprocess.Popen] = None
     extra_rasa_args: List[str] = field(default_factory=list)
+    # More than one Sanic worker: a redis-server on 127.0.0.1 for Rasa's Redis lock store, as run.sh does.
+    workers: int = 1
+    redis_server: Optional[subprocess.Popen] = None
 
     @property
     def url(self) -> str:
@@ -132,9 +153,24 @@ class Assistant:
         )
         return wait_until_up(f"http://127.0.0.1:{self.action_port}/health", timeout, self.action_server)
 
+    def _endpoints_for_workers(self) -> Path:
+        """endpoints + the Redis lock store, with a redis-server of our own (when workers > 1)."""
+        if self.workers <= 1:
+            return self.endpoints
+        port = free_port()
+        self.redis_server = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+            stdout=open(self.workdir / "redis.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        )
+        self.extra_env.update(LOCK_STORE_PORT=str(port), SANIC_WORKERS=str(self.workers))
+        composed = self.workdir / "endpoints-workers.yml"
+        composed.write_text(self.endpoints.read_text() + (ROOT / "endpoints-redis-lock.yml").read_text())
+        return composed
+
     def start_rasa_server(self, timeout: float = 180) -> float:
+        endpoints = self._endpoints_for_workers()
         self.rasa_server = self._spawn(
-            [str(VENV_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(self.endpoints),
+            [str(VENV_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(endpoints),
              "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port),
              "--enable-api", "--auth-token", self.auth_token, "--cors", self.web_origin,
              "--logging-config-file", "logging.yml", *self.extra_rasa_args],
@@ -152,7 +188,7 @@ class Assistant:
     def rss_bytes(process: Optional[subprocess.Popen]) -> Dict[str, int]:
         """Resident memory of a server and its child processes (Linux /proc): current and peak."""
         if process is None or process.poll() is not None:
-            return {"rss": 0, "peak_rss": 0, "processes": 0}
+            return {"rss": 0, "peak_rss": 0, "pss": 0, "processes": 0}
         return process_tree_memory(process.pid)
 
     @staticmethod
@@ -172,3 +208,4 @@ class Assistant:
     def stop(self) -> None:
         self._stop(self.rasa_server)
         self._stop(self.action_server)
+        self._stop(self.redis_server)

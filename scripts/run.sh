@@ -25,10 +25,24 @@ SANIC_HOST="$ACTION_HOST" "$VENV_BIN/python" -m rasa_sdk --actions actions --por
   --logging-config_file logging.yml &
 pids+=($!)
 
+# More than one Sanic worker (RASA_WORKERS > 1, e.g. `RASA_WORKERS=2 make run`) needs the workers to share
+# conversation locks: Rasa's Redis lock store, on a local redis-server (Debian: apt-get install redis-server).
+# The REST channel works with any worker; the chat page's socket.io long-polling wants one worker per client
+# (sticky sessions), so the default stays one worker.
+ENDPOINTS=endpoints.yml
+if [[ "${RASA_WORKERS:-1}" -gt 1 ]]; then
+  command -v redis-server >/dev/null || { echo "RASA_WORKERS > 1 needs redis-server (apt-get install redis-server)" >&2; exit 1; }
+  export LOCK_STORE_PORT="${LOCK_STORE_PORT:-6379}" SANIC_WORKERS="$RASA_WORKERS"
+  redis-server --bind 127.0.0.1 --port "$LOCK_STORE_PORT" --save "" --appendonly no &
+  pids+=($!)
+  ENDPOINTS=var/endpoints-workers.yml
+  cat endpoints.yml endpoints-redis-lock.yml > "$ENDPOINTS"
+fi
+
 # No --cors: the chat page's origins (WEB_ORIGIN) reach Rasa only through the socket.io channel, which
 # checks and answers CORS itself (credentials.yml). Sanic-CORS on top of it would send a second
 # Access-Control-Allow-Origin header, and browsers then refuse every socket.io response.
-"$VENV_BIN/rasa" run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
+"$VENV_BIN/rasa" run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials credentials.yml \
   --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" \
   --logging-config-file logging.yml &
 pids+=($!)
