@@ -1,8 +1,10 @@
 """One Rasa NLU config through `rasa test nlu`'s own code, held-out file and 5-fold cross-validation.
 
-Usage: python -m eval.rasa_system NAME CONFIG [FOLDS_TO_RUN]   (writes results/eval/NAME/)
-
-FOLDS_TO_RUN evaluates only the first K of the 5 seeded folds (DIET is slow on 2 cores).
+Usage: python -m eval.rasa_system NAME CONFIG heldout|cv [FOLDS_TO_RUN]
+  heldout: train on all of data/nlu, test on the held-out file  -> results/eval/NAME/heldout.json
+  cv:      5-fold cross-validation on data/nlu                   -> results/eval/NAME/cv.json
+FOLDS_TO_RUN evaluates only the first K of the 5 seeded folds (DIET is slow on 2 cores). The two
+parts are independent and run_eval.py runs them side by side: DIET keeps about one core busy.
 
 Runs in a process of its own per config: jieba's dictionary is process-global, so a config with a
 custom dictionary must not leak it into one without. Equivalent to
@@ -118,7 +120,7 @@ def _skip_training_fold_scores(rasa_test) -> None:
     rasa_test.combine_result = combine_result
 
 
-async def evaluate(name: str, config: Path, fold_limit: int | None) -> None:
+async def evaluate(name: str, config: Path, part: str, fold_limit: int | None) -> None:
     import rasa.model_training
     import rasa.nlu.test as rasa_test
     from rasa.core.agent import Agent
@@ -132,39 +134,39 @@ async def evaluate(name: str, config: Path, fold_limit: int | None) -> None:
     capture = _Capture(rasa_test, folds)
     rasa_test.generate_folds = folds
 
-    started = time.perf_counter()
-    model = rasa.model_training.train_nlu(str(config), str(TRAIN_DATA), str(out / "model"), fixed_model_name=name)
-    train_seconds = time.perf_counter() - started
-
-    started = time.perf_counter()
-    processor = Agent.load(model).processor
-    await rasa_test.run_evaluation(
-        str(HELDOUT_DATA), processor, output_directory=str(out / "heldout"), errors=True, disable_plotting=True
-    )
-    heldout_seconds = time.perf_counter() - started
-    heldout = capture.predictions()
-
-    _seed_everything()
-    started = time.perf_counter()
-    intent_cv, _, _ = await rasa_test.cross_validate(
-        load_data(str(TRAIN_DATA)), FOLDS, str(config), output=str(out / "cv"), disable_plotting=True
-    )
-    cv_seconds = time.perf_counter() - started
-
-    write_json(
-        out / "predictions.json",
-        {
-            "system": name,
-            "config": str(config),
-            "train_seconds": round(train_seconds, 1),
-            "heldout_seconds": round(heldout_seconds, 1),
-            "cv_seconds": round(cv_seconds, 1),
-            "cv_folds_run": len(intent_cv.test.get("Accuracy", [])),
-            "cv_fold_accuracy": [round(a, 4) for a in intent_cv.test.get("Accuracy", [])],
-            "heldout": heldout,
-            "cv": capture.predictions(),
-        },
-    )
+    if part == "heldout":
+        started = time.perf_counter()
+        model = rasa.model_training.train_nlu(str(config), str(TRAIN_DATA), str(out / "model"), fixed_model_name=name)
+        train_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        processor = Agent.load(model).processor
+        await rasa_test.run_evaluation(
+            str(HELDOUT_DATA), processor, output_directory=str(out / "heldout"), errors=True, disable_plotting=True
+        )
+        write_json(
+            out / "heldout.json",
+            {
+                "system": name,
+                "config": str(config),
+                "train_seconds": round(train_seconds, 1),
+                "heldout_seconds": round(time.perf_counter() - started, 1),
+                "heldout": capture.predictions(),
+            },
+        )
+    else:
+        started = time.perf_counter()
+        intent_cv, _, _ = await rasa_test.cross_validate(
+            load_data(str(TRAIN_DATA)), FOLDS, str(config), output=str(out / "cv"), disable_plotting=True
+        )
+        write_json(
+            out / "cv.json",
+            {
+                "cv_seconds": round(time.perf_counter() - started, 1),
+                "cv_folds_run": len(intent_cv.test.get("Accuracy", [])),
+                "cv_fold_accuracy": [round(a, 4) for a in intent_cv.test.get("Accuracy", [])],
+                "cv": capture.predictions(),
+            },
+        )
 
 
 def main(argv) -> int:
@@ -173,9 +175,11 @@ def main(argv) -> int:
 
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
-    name, config = argv[1], Path(argv[2])
-    fold_limit = int(argv[3]) if len(argv) > 3 else None
-    asyncio.run(evaluate(name, config, fold_limit))
+    name, config, part = argv[1], Path(argv[2]), argv[3]
+    if part not in ("heldout", "cv"):
+        sys.exit("PART is heldout or cv")
+    fold_limit = int(argv[4]) if len(argv) > 4 else None
+    asyncio.run(evaluate(name, config, part, fold_limit))
     return 0
 
 

@@ -3,7 +3,7 @@
 Usage: python -m eval.run_eval [--report-only] [--systems ours,peer_rasa_default,peer_sklearn]
 
 Each system runs in a process of its own (eval/rasa_system.py, eval/sklearn_system.py) and leaves
-its per-message predictions in results/eval/NAME/predictions.json; this script computes every
+its per-message predictions in results/eval/NAME/{heldout,cv}.json; this script computes every
 number from those with the same code, then writes reports/eval.md and the confusion-matrix PNGs.
 """
 
@@ -35,17 +35,20 @@ SYSTEMS = {
     "ours": {
         "title": "**ours** (config.yml: jieba + domain dictionary, CountVectors, LogisticRegression)",
         "short": "ours",
-        "command": ["-m", "eval.rasa_system", "ours", "config.yml"],
+        "commands": [["-m", "eval.rasa_system", "ours", "config.yml", part] for part in ("heldout", "cv")],
     },
     "peer_rasa_default": {
         "title": "peer a: `rasa init` default (DIET 100 epochs) with JiebaTokenizer",
         "short": "peer a (Rasa default)",
-        "command": ["-m", "eval.rasa_system", "peer_rasa_default", "eval/peer_rasa_default.yml"],
+        "commands": [
+            ["-m", "eval.rasa_system", "peer_rasa_default", "eval/peer_rasa_default.yml", part]
+            for part in ("heldout", "cv")
+        ],
     },
     "peer_sklearn": {
         "title": "peer b: scikit-learn TF-IDF char 1-3-grams + LogisticRegression",
         "short": "peer b (TF-IDF + LR)",
-        "command": ["-m", "eval.sklearn_system", "peer_sklearn"],
+        "commands": [["-m", "eval.sklearn_system", "peer_sklearn"]],
     },
 }
 
@@ -69,7 +72,10 @@ WATCHED = [
     "domain.yml",
     "eval/*.py",
     "eval/*.yml",
-    "assistant/**/*.py",
+    "assistant/__init__.py",
+    "assistant/nlu/*.py",
+    "assistant/text.py",
+    "assistant/knowledge.py",
     "knowledge/*",
     "build/jieba/*",
     "data/nlu/*.yml",
@@ -103,17 +109,30 @@ def run_system(name: str, data_env: Dict[str, str]) -> float:
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     env["LOG_LEVEL"] = "WARNING"
     env.update(data_env)
+    for stale in ("heldout.json", "cv.json"):
+        (out / stale).unlink(missing_ok=True)
     started = time.perf_counter()
-    print(f"[eval] {name}: running (log: {(out / 'log.txt').relative_to(ROOT)})", flush=True)
-    with open(out / "log.txt", "w", encoding="utf-8") as log:
-        command = [sys.executable, *SYSTEMS[name]["command"]]
-        if name == "peer_rasa_default" and diet_folds() < FOLDS:
-            command.append(str(diet_folds()))
-        status = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+    print(f"[eval] {name}: running (logs: {out.relative_to(ROOT)}/log-*.txt)", flush=True)
+    # A Rasa system's held-out part and CV part run side by side (each keeps about one core busy).
+    running = []
+    for command in SYSTEMS[name]["commands"]:
+        part = command[-1] if command[-1] in ("heldout", "cv") else "all"
+        if part == "cv" and name == "peer_rasa_default" and diet_folds() < FOLDS:
+            command = [*command, str(diet_folds())]
+        log = open(out / f"log-{part}.txt", "w", encoding="utf-8")
+        process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        running.append((part, process, log))
+    failed = []
+    for part, process, log in running:
+        if process.wait() != 0:
+            failed.append((part, process.returncode))
+        log.close()
     seconds = time.perf_counter() - started
-    if status != 0:
-        tail = (out / "log.txt").read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
-        sys.exit(f"[eval] {name} failed (exit {status}):\n" + "\n".join(tail))
+    for part, status in failed:
+        tail = (out / f"log-{part}.txt").read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
+        print(f"[eval] {name} ({part}) failed (exit {status}):\n" + "\n".join(tail), file=sys.stderr)
+    if failed:
+        sys.exit(1)
     print(f"[eval] {name}: done in {seconds:.0f} s", flush=True)
     return seconds
 
@@ -171,7 +190,7 @@ def metrics(predictions: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 
 def summarise(name: str, wall_seconds: float | None) -> Dict[str, Any]:
-    raw = read_json(RESULTS / name / "predictions.json")
+    raw = {**read_json(RESULTS / name / "heldout.json"), **read_json(RESULTS / name / "cv.json")}
     summary = {
         "system": name,
         "config": raw["config"],
@@ -243,7 +262,7 @@ def plot_confusions(summaries: Dict[str, Dict[str, Any]]) -> List[str]:
     REPORTS.mkdir(exist_ok=True)
     if "ours" in summaries:
         s = summaries["ours"]
-        predictions = read_json(RESULTS / "ours" / "predictions.json")["heldout"]
+        predictions = read_json(RESULTS / "ours" / "heldout.json")["heldout"]
         fig, ax = plt.subplots(figsize=(10, 8.5))
         _confusion(
             ax,
@@ -262,7 +281,7 @@ def plot_confusions(summaries: Dict[str, Dict[str, Any]]) -> List[str]:
         fig, axes = plt.subplots(1, len(peers), figsize=(7 * len(peers), 6.2), squeeze=False)
         for ax, name in zip(axes[0], peers, strict=True):
             s = summaries[name]
-            predictions = read_json(RESULTS / name / "predictions.json")["heldout"]
+            predictions = read_json(RESULTS / name / "heldout.json")["heldout"]
             _confusion(
                 ax,
                 s["heldout"],
@@ -409,7 +428,8 @@ def write_report(
         "for all three, figures pooled over the folds. Accuracy and F1 score each system's top intent the way "
         "`rasa test nlu` does (it undoes the FallbackClassifier; the table below shows what the assistant acts "
         "on); macro F1 averages over the true intents. Training time: one NLU training on all of `data/nlu`, "
-        "wall clock, in this run, without Rasa's training cache.",
+        "wall clock, in this run, without Rasa's training cache, while the same system's CV ran beside it "
+        "(2 cores: one each).",
         "",
         "## Fallback and out-of-scope (held-out)",
         "",
@@ -543,7 +563,11 @@ def main(argv: List[str]) -> int:
         write_json(timings_file, timings)
     total = timings.get("total", total)
 
-    summaries = {n: summarise(n, timings.get(n)) for n in SYSTEMS if (RESULTS / n / "predictions.json").exists()}
+    summaries = {
+        n: summarise(n, timings.get(n))
+        for n in SYSTEMS
+        if (RESULTS / n / "heldout.json").exists() and (RESULTS / n / "cv.json").exists()
+    }
     write_json(RESULTS / "summary.json", summaries)
     pictures = plot_confusions(summaries)
     write_report(summaries, pictures, total, timings)

@@ -1,7 +1,7 @@
 """Peer (b): a plain scikit-learn classifier on the raw text, same data and folds as the Rasa systems.
 
 TfidfVectorizer over character 1-3-grams + LogisticRegression: what a user who skips Rasa's NLU
-would write first. Usage: python -m eval.sklearn_system NAME   (writes results/eval/NAME/)
+would write first. Usage: python -m eval.sklearn_system NAME   (writes results/eval/NAME/heldout.json and cv.json)
 """
 
 from __future__ import annotations
@@ -58,17 +58,23 @@ def main(argv) -> int:
         cv += predictions
     cv_seconds = time.perf_counter() - started
 
+    config = "eval/sklearn_system.py: TfidfVectorizer(char, 1-3, sublinear_tf) + LogisticRegression(C=10)"
     write_json(
-        RESULTS / name / "predictions.json",
+        RESULTS / name / "heldout.json",
         {
             "system": name,
-            "config": "eval/sklearn_system.py: TfidfVectorizer(char, 1-3, sublinear_tf) + LogisticRegression(C=10)",
+            "config": config,
             "train_seconds": round(train_seconds, 1),
             "heldout_seconds": round(heldout_seconds, 1),
+            "heldout": heldout,
+        },
+    )
+    write_json(
+        RESULTS / name / "cv.json",
+        {
             "cv_seconds": round(cv_seconds, 1),
             "cv_folds_run": len(fold_accuracy),
             "cv_fold_accuracy": fold_accuracy,
-            "heldout": heldout,
             "cv": cv,
         },
     )
