@@ -37,7 +37,7 @@ from bench import loadgen, populate
 from bench.conversations import LONG_CONVERSATION_CYCLE, SMOKE_CHECK
 from devtools.servers import ROOT, VENV_BIN, Assistant, process_tree
 
-PEER_CONFIGS = [ROOT / "eval" / "peer_rasa_default.yml", ROOT / "bench" / "peer_rasa_default.yml"]
+PEER_CONFIG = ROOT / "eval" / "peer_rasa_default.yml"  # the same peer (a) that make eval measures
 PEER_ENDPOINTS = ROOT / "bench" / "peer_endpoints.yml"
 OUR_ENDPOINTS = ROOT / "endpoints.yml"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -183,14 +183,13 @@ def train_models(out: Path, retrain_peer: bool, skip_peer: bool = False) -> Dict
                  "cpu_seconds": round(ours_cpu, 1), "config": "config.yml"}}
     if skip_peer:
         return result
-    peer_config = next(path for path in PEER_CONFIGS if path.exists())
-    digest = inputs_digest(peer_config)
+    digest = inputs_digest(PEER_CONFIG)
     record_file = models / "peer.json"
     record = json.loads(record_file.read_text()) if record_file.exists() else {}
     peer_model = models / "peer.tar.gz"
     if retrain_peer or record.get("digest") != digest or not peer_model.exists():
-        log(f"training the peer ({peer_config.relative_to(ROOT)}): DIET + TED, this takes minutes")
-        seconds, cpu = train(peer_config, models, "peer")
+        log(f"training the peer ({PEER_CONFIG.relative_to(ROOT)}): DIET + TED, this takes minutes")
+        seconds, cpu = train(PEER_CONFIG, models, "peer")
         record = {"digest": digest, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
                   "date": time.strftime("%Y-%m-%d %H:%M"), "reused": False}
         record_file.write_text(json.dumps(record))
@@ -200,7 +199,7 @@ def train_models(out: Path, retrain_peer: bool, skip_peer: bool = False) -> Dict
         log(f"peer model unchanged since {record['date']} (trained in {record['seconds']} s): reused")
     result["peer"] = {"model": str(peer_model), "seconds": record["seconds"],
                       "cpu_seconds": record.get("cpu_seconds"), "trained": record["date"],
-                      "reused": record["reused"], "config": str(peer_config.relative_to(ROOT))}
+                      "reused": record["reused"], "config": str(PEER_CONFIG.relative_to(ROOT))}
     return result
 
 
