@@ -53,7 +53,7 @@ eval: .venv/dev-installed build/jieba/userdict.txt ## accuracy vs two peers (hel
 
 .PHONY: eval
 
-bench: .venv/dev-installed build/jieba/userdict.txt ## speed and growth vs Rasa's default setup (~15 min): reports/bench.md
+bench: .venv/dev-installed build/jieba/userdict.txt ## speed and growth vs Rasa's default setup (~30 min): reports/bench.md
 	@command -v redis-server >/dev/null || { SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
 	$(VENV_BIN)/python -m bench.run
