@@ -17,8 +17,8 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
-from devtools.servers import ROOT, free_port, wait_until_up
-from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, ChatAssistant
+from devtools.servers import ROOT, Assistant, free_port, wait_until_up
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS
 
 PHONE = {"width": 375, "height": 720}
 GAP = 24
@@ -31,7 +31,7 @@ def phone_shot(page: Page) -> Image.Image:
 def main(out: Path) -> None:
     web_port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
-        assistant = ChatAssistant(workdir=Path(workdir), web_origin=f"http://127.0.0.1:{web_port}")
+        assistant = Assistant(workdir=Path(workdir), web_origin=f"http://127.0.0.1:{web_port}")
         web = None
         try:
             assistant.start()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List
 
 from playwright.sync_api import Page
 
-from devtools.servers import ROOT, Assistant
+from devtools.servers import ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -25,19 +24,6 @@ CHROMIUM_FLAGS = [
 SCREENSHOTS = ROOT / "results" / "screenshots"
 # The widget's stylesheet @imports Google Fonts; the page's CSP blocks that on purpose.
 EXPECTED_BLOCKED = re.compile(r"^https://fonts\.googleapis\.com/")
-
-
-class ChatAssistant(Assistant):
-    """The assistant started as scripts/run.sh starts it, without Rasa's --cors.
-
-    The socket.io channel answers CORS for the page's origins itself; Sanic-CORS (--cors) on top
-    of it adds a second Access-Control-Allow-Origin header and browsers refuse the response."""
-
-    def _spawn(self, args: List[str], log_name: str) -> subprocess.Popen:
-        if "--cors" in args:
-            at = args.index("--cors")
-            args = args[:at] + args[at + 2:]
-        return super()._spawn(args, log_name)
 
 
 @dataclass

@@ -16,8 +16,8 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from devtools.servers import ROOT, free_port, wait_until_up
-from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, ChatAssistant, PageProblems, watch
+from devtools.servers import ROOT, Assistant, free_port, wait_until_up
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, PageProblems, watch
 
 WIDGET_JS = ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 REPLY_TIMEOUT_MS = 30_000
@@ -69,14 +69,14 @@ def web_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def assistant(e2e_workdir, web_port) -> Iterator[ChatAssistant]:
+def assistant(e2e_workdir, web_port) -> Iterator[Assistant]:
     model = ROOT / "models" / "cs-assistant.tar.gz"
     if not model.exists():
         pytest.fail("no trained model: run `make train` (make test does)")
     # Rasa's socket.io channel accepts only the page's origins (credentials.yml: cors_allowed_origins),
     # the same two forms `make run` allows by default.
     origins = f"http://127.0.0.1:{web_port},http://localhost:{web_port}"
-    server = ChatAssistant(workdir=e2e_workdir / "assistant", model=model, web_origin=origins)
+    server = Assistant(workdir=e2e_workdir / "assistant", model=model, web_origin=origins)
     try:
         server.start()
         yield server
