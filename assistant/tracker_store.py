@@ -12,6 +12,13 @@ table, same rows, same queries for other dialects) with these deployment setting
   instead of the ORM (whose per-row objects and query building cost more than the database
   work itself): the same query for the latest session's events (ordered by id), the same
   count of the events already stored, and the same rows inserted, in one transaction.
+- SQLite: the trackers of recent conversations stay in memory between turns (an LRU of
+  `TRACKER_CACHE_SIZE` conversations, default 1000; 0 turns it off). Rebuilding a tracker from
+  the database replays every event of the session, which made each turn slower than the one
+  before. A kept tracker is used only while it is exactly what the database holds: no row was
+  written for the conversation since (checked on every turn with the conversation's last row
+  id, so other processes' writes are seen), nothing was added to it without being saved, and
+  no new session was started in it. Otherwise it is rebuilt from the database as before.
 - It installs assistant.speedups (action responses validated with a validator built once,
   event classes looked up in a table).
 
@@ -26,6 +33,8 @@ import itertools
 import json
 import logging
 import os
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 import sqlalchemy as sa
@@ -53,6 +62,19 @@ _LATEST_SESSION = """
 _SELECT_LATEST_SESSION = sa.text(f"SELECT events.data {_LATEST_SESSION} ORDER BY events.id")
 _SELECT_ALL_SESSIONS = sa.text("SELECT data FROM events WHERE sender_id = :sender_id ORDER BY id")
 _COUNT_LATEST_SESSION = sa.text(f"SELECT count(*) {_LATEST_SESSION}")
+_LAST_ROW_ID = sa.text("SELECT max(id) FROM events WHERE sender_id = :sender_id")
+
+
+@dataclass
+class _KeptTracker:
+    """A tracker as it was saved: valid while the database and the tracker are both unchanged."""
+
+    tracker: DialogueStateTracker
+    saved_events: int
+    last_row_id: int
+
+    def is_current(self, last_row_id: Optional[int]) -> bool:
+        return last_row_id == self.last_row_id and len(self.tracker.events) == self.saved_events
 
 
 class TunedSQLTrackerStore(SQLTrackerStore):
@@ -101,6 +123,8 @@ class TunedSQLTrackerStore(SQLTrackerStore):
 
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._fast_sqlite = True
+        self._kept: OrderedDict[str, _KeptTracker] = OrderedDict()
+        self._kept_max = int(os.environ.get("TRACKER_CACHE_SIZE", "1000"))
         logger.debug("SQLite tracker store %s: pooled connections, WAL, synchronous=%s", url.database, synchronous)
 
     async def _retrieve(
@@ -108,15 +132,25 @@ class TunedSQLTrackerStore(SQLTrackerStore):
     ) -> Optional[DialogueStateTracker]:
         if not self._fast_sqlite:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
-        query = _SELECT_ALL_SESSIONS if fetch_events_from_all_sessions else _SELECT_LATEST_SESSION
+        kept = None if fetch_events_from_all_sessions else self._kept.get(sender_id)
         with self.engine.connect() as connection:
+            if kept is not None:
+                if kept.is_current(connection.execute(_LAST_ROW_ID, {"sender_id": sender_id}).scalar()):
+                    self._kept.move_to_end(sender_id)
+                    return kept.tracker
+                del self._kept[sender_id]
+            query = _SELECT_ALL_SESSIONS if fetch_events_from_all_sessions else _SELECT_LATEST_SESSION
             rows = connection.execute(
                 query, {"sender_id": sender_id, "session_started": SessionStarted.type_name}
             ).fetchall()
+            last_row_id = connection.execute(_LAST_ROW_ID, {"sender_id": sender_id}).scalar()
         events = [json.loads(data) for (data,) in rows]
-        if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        return None
+        if not (self.domain and events):
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if not fetch_events_from_all_sessions:
+            self._keep(tracker, last_row_id)
+        return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if not self._fast_sqlite:
@@ -127,12 +161,27 @@ class TunedSQLTrackerStore(SQLTrackerStore):
                 _COUNT_LATEST_SESSION,
                 {"sender_id": tracker.sender_id, "session_started": SessionStarted.type_name},
             ).scalar_one()
-            rows = [
-                self._row(tracker.sender_id, event)
-                for event in itertools.islice(tracker.events, stored, len(tracker.events))
-            ]
-            if rows:
-                connection.execute(self.SQLEvent.__table__.insert(), rows)
+            new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+            if new_events:
+                connection.execute(
+                    self.SQLEvent.__table__.insert(), [self._row(tracker.sender_id, event) for event in new_events]
+                )
+            last_row_id = connection.execute(_LAST_ROW_ID, {"sender_id": tracker.sender_id}).scalar()
+        kept = self._kept.pop(tracker.sender_id, None)
+        # Keep only a tracker this store handed out for the conversation's latest session (not,
+        # say, an all-sessions tracker from the HTTP API), and not once a new session started in
+        # it: the database then returns only the new session's events, the tracker has the old too.
+        if kept is not None and kept.tracker is tracker and not any(isinstance(e, SessionStarted) for e in new_events):
+            self._keep(tracker, last_row_id)
+
+    def _keep(self, tracker: DialogueStateTracker, last_row_id: Optional[int]) -> None:
+        """Remember a tracker that is exactly what the database holds, for the conversation's next turn."""
+        if last_row_id is None or self._kept_max <= 0:
+            return
+        self._kept[tracker.sender_id] = _KeptTracker(tracker, len(tracker.events), last_row_id)
+        self._kept.move_to_end(tracker.sender_id)
+        while len(self._kept) > self._kept_max:
+            self._kept.popitem(last=False)
 
     @staticmethod
     def _row(sender_id: str, event: Any) -> Dict[str, Any]:

@@ -58,6 +58,12 @@ class Conversation:
     def text(self, message: str) -> str:
         return "\n".join(reply.get("text", "") for reply in self.say(message))
 
+    def stored_events(self) -> List[Dict[str, Any]]:
+        """The conversation's events as the tracker store holds them (HTTP API, with the token)."""
+        url = f"{self.server.url}/conversations/{self.sender}/tracker?token={self.server.auth_token}"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return json.loads(response.read())["events"]
+
 
 @pytest.fixture
 def conversation(assistant) -> Conversation:

@@ -62,3 +62,19 @@ def test_service_hours(conversation):
 
 def test_traditional_chinese_is_understood(conversation):
     assert "解锁" in conversation.text("我的帳戶被鎖了怎麼辦")
+
+
+def test_a_long_conversation_still_follows_context_and_keeps_every_turn(conversation):
+    # 40 turns of other questions first: the answers must not depend on how long the session is.
+    for _ in range(10):
+        conversation.say("你好")
+        conversation.say("余额宝提现失败了")
+        conversation.say("解决了")
+        conversation.say("谢谢")
+    replies = conversation.say("手机屏幕摔碎了")
+    assert [b["payload"] for b in replies[-1]["buttons"]] == ["/affirm", "/deny"]
+    answer = conversation.text("没用")  # the deny right after an answer hands off: a two-turn rule
+    assert "400-100-5678" in answer and "95188" not in answer
+
+    said = [event["text"] for event in conversation.stored_events() if event["event"] == "user"]
+    assert len(said) == 42 and said[-2:] == ["手机屏幕摔碎了", "没用"]

@@ -98,3 +98,60 @@ def test_domain_emptiness_is_unchanged():
     speedups.install()
     assert Domain.empty().is_empty()
     assert not _domain().is_empty()
+
+
+def _turn(tracker, text: str) -> None:
+    tracker.update(UserUttered(text, {"name": "greet", "confidence": 0.9}))
+    tracker.update(BotUttered("您好"))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+def _texts(tracker) -> list:
+    return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+
+async def _conversation(store, sender: str = "u") -> None:
+    await store.get_or_create_tracker(sender)
+    for text in ("一", "二"):
+        tracker = await store.retrieve(sender)
+        _turn(tracker, text)
+        await store.save(tracker)
+
+
+async def test_a_conversation_continues_from_its_kept_tracker(tmp_path):
+    store = TunedSQLTrackerStore(domain=_domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
+    await _conversation(store)
+    tracker = await store.retrieve("u")
+    assert await store.retrieve("u") is tracker  # not rebuilt from every event of the session
+
+
+async def test_a_kept_tracker_is_never_older_or_newer_than_the_database(tmp_path, monkeypatch):
+    domain = _domain()
+    store = TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    await _conversation(store)
+
+    # A turn that failed before it was saved: the next turn must not see its events.
+    tracker = await store.retrieve("u")
+    _turn(tracker, "没保存")
+    assert _texts(await store.retrieve("u")) == ["一", "二"]
+
+    # Another server process (another Sanic worker) continues the conversation: this one sees it.
+    other = TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    tracker = await other.retrieve("u")
+    _turn(tracker, "三")
+    await other.save(tracker)
+    assert _texts(await store.retrieve("u")) == ["一", "二", "三"]
+
+    # Turned off: every turn reads the database, as Rasa's store does.
+    monkeypatch.setenv("TRACKER_CACHE_SIZE", "0")
+    uncached = TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    assert await uncached.retrieve("u") is not await uncached.retrieve("u")
+
+
+async def test_kept_trackers_are_bounded(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKER_CACHE_SIZE", "2")
+    store = TunedSQLTrackerStore(domain=_domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
+    for sender in ("a", "b", "c"):
+        await _conversation(store, sender)
+        await store.retrieve(sender)
+    assert list(store._kept) == ["b", "c"]
