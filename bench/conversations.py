@@ -103,7 +103,8 @@ CONVERSATIONS: List[List[Turn]] = [
     ),
 ]
 
-# The long conversation (turn 1, 50, 200 latency) cycles through these in one sender id.
+# The long conversation (turn 1, 50, 200 latency) cycles through these in one sender id. The turns
+# that are compared (1, 50, 200) all send the first one, so that like is measured against like.
 LONG_CONVERSATION_CYCLE: List[str] = [
     "我的小米贷款还款失败了",
     "那客服电话是多少",
@@ -114,6 +115,7 @@ LONG_CONVERSATION_CYCLE: List[str] = [
     "谢谢",
     "你好",
 ]
+COMPARED_TURNS = (1, 50, 200)
 
 # A correctness check run after every start: one conversation, the loan hotline must come back.
 SMOKE_CHECK = (["我的小米贷款还款失败了", "那客服电话是多少"], LOAN_HOTLINE)

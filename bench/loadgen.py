@@ -13,7 +13,7 @@ import itertools
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -153,15 +153,20 @@ def summarize(label: str, concurrency: int, wall: float, samples: List[Sample]) 
     )
 
 
-async def long_conversation(url: str, turns: int, texts: List[str], sender: str) -> List[float]:
-    """One conversation of `turns` messages, one at a time; returns each turn's latency in ms."""
+async def long_conversation(
+    url: str, turns: int, texts: List[str], sender: str, same_text_at: Tuple[int, ...] = ()
+) -> List[float]:
+    """One conversation of `turns` messages, one at a time; returns each turn's latency in ms.
+
+    Turn i (from 1) sends texts[(i - 1) % len(texts)], except the turns in same_text_at: texts[0]."""
     check_loopback(url)
     webhook = url.rstrip("/") + "/webhooks/rest/webhook"
     latencies: List[float] = []
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         for i in range(turns):
-            sample = await send(session, webhook, sender, Turn(texts[i % len(texts)]), time.monotonic())
+            text = texts[0] if i + 1 in same_text_at else texts[i % len(texts)]
+            sample = await send(session, webhook, sender, Turn(text), time.monotonic())
             if not sample.ok or sample.replies == 0:
                 raise RuntimeError(f"turn {i + 1} of the long conversation failed: {sample.error or 'no reply'}")
             latencies.append(sample.latency * 1000)

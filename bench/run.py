@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from bench import loadgen, populate
-from bench.conversations import LONG_CONVERSATION_CYCLE, SMOKE_CHECK
+from bench.conversations import COMPARED_TURNS, LONG_CONVERSATION_CYCLE, SMOKE_CHECK
 from devtools.servers import ROOT, VENV_BIN, Assistant, process_tree
 
 PEER_CONFIG = ROOT / "eval" / "peer_rasa_default.yml"  # the same peer (a) that make eval measures
@@ -251,7 +251,8 @@ def run_levels(assistant: Assistant, name: str, levels: List[int], duration: flo
 
 def long_conversations(assistant: Assistant, name: str, turns: int, repeats: int) -> Dict[str, Any]:
     runs = [
-        asyncio.run(loadgen.long_conversation(assistant.url, turns, LONG_CONVERSATION_CYCLE, f"bench-long-{name}-{r}"))
+        asyncio.run(loadgen.long_conversation(assistant.url, turns, LONG_CONVERSATION_CYCLE, f"bench-long-{name}-{r}",
+                                              same_text_at=COMPARED_TURNS))
         for r in range(repeats)
     ]
     per_turn = [statistics.median(run[i] for run in runs) for i in range(turns)]
@@ -260,7 +261,7 @@ def long_conversations(assistant: Assistant, name: str, turns: int, repeats: int
         values = per_turn[first - 1:last]
         return round(statistics.median(values), 1) if values else None
 
-    marks = [t for t in (1, 50, 200) if t <= turns]
+    marks = [t for t in COMPARED_TURNS if t <= turns]
     return {
         "turns": turns,
         "repeats": repeats,
