@@ -15,8 +15,9 @@ conversation only:
   featurised slots (every slot has `influence_conversation: false`), so the state before an
   action depends only on the events since the user message before it, and the recent events
   alone give the same recent states.
-- Events that rewrite history (reverts, restarts, new sessions, loops) make the policy use the
-  whole conversation, as RulePolicy does; so does a domain with forms or featurised slots.
+- An event among the recent ones that rewrites history (a revert, restart, new session or loop
+  event) makes the policy use the whole conversation, as RulePolicy does; so do an active loop and
+  a domain with forms or featurised slots. Older such events cannot change the recent states.
 
 `tests/dialogue/test_recent_turns_policy.py` checks the states and predictions against RulePolicy
 turn by turn on long conversations.
