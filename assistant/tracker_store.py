@@ -17,8 +17,9 @@ table, same rows, same queries for other dialects) with these deployment setting
   the database replays every event of the session, which made each turn slower than the one
   before. A kept tracker is used only while it is exactly what the database holds: no row was
   written for the conversation since (checked on every turn with the conversation's last row
-  id, so other processes' writes are seen), nothing was added to it without being saved, and
-  no new session was started in it. Otherwise it is rebuilt from the database as before.
+  id, so other processes' writes are seen), nothing was added to it without being saved, it is
+  the latest-session tracker this store handed out, and no new session was started in it.
+  Otherwise it is rebuilt from the database as before.
 - It installs assistant.speedups (action responses validated with a validator built once,
   event classes looked up in a table).
 
@@ -78,7 +79,7 @@ class _KeptTracker:
 
 
 class TunedSQLTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore with pooled, WAL-mode SQLite connections."""
+    """SQLTrackerStore with pooled, WAL-mode SQLite connections and recent trackers kept in memory."""
 
     def __init__(
         self,
