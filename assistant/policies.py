@@ -19,12 +19,13 @@ conversation only:
   event) makes the policy use the whole conversation, as RulePolicy does; so do an active loop and
   a domain with forms or featurised slots. Older such events cannot change the recent states.
 
-`tests/dialogue/test_recent_turns_policy.py` checks the states and predictions against RulePolicy
+`tests/unit/test_recent_turns_policy.py` checks the states and predictions against RulePolicy
 turn by turn on long conversations.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any, Dict, List, Optional
 
@@ -59,6 +60,8 @@ class RecentTurnsRulePolicy(RulePolicy):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._states_needed: Optional[int] = None  # computed from the rules on first use
+        self._domain_checked: Optional[Domain] = None  # the domain _recent_enough was computed for
+        self._recent_enough = False
 
     def _prediction_states(
         self,
@@ -76,9 +79,11 @@ class RecentTurnsRulePolicy(RulePolicy):
             tracker = self._recent_part(tracker)
         return super()._prediction_states(tracker, domain, use_text_for_last_user_input, rule_only_data)
 
-    @staticmethod
-    def _states_depend_only_on_recent_events(domain: Domain) -> bool:
-        return not domain.form_names and not any(slot.influence_conversation for slot in domain.slots)
+    def _states_depend_only_on_recent_events(self, domain: Domain) -> bool:
+        if domain is not self._domain_checked:  # the same model domain on every prediction
+            self._recent_enough = not domain.form_names and not any(s.influence_conversation for s in domain.slots)
+            self._domain_checked = domain
+        return self._recent_enough
 
     def _longest_rule(self) -> int:
         if self._states_needed is None:
@@ -109,6 +114,6 @@ class RecentTurnsRulePolicy(RulePolicy):
         if start is None:  # the conversation is not longer than that: nothing to cut
             return tracker
         return DialogueStateTracker.from_events(
-            tracker.sender_id, list(events)[start:], slots=tracker.slots.values(),
+            tracker.sender_id, list(itertools.islice(events, start, None)), slots=tracker.slots.values(),
             max_event_history=tracker._max_event_history,
         )

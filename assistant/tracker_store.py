@@ -136,7 +136,7 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         kept = None if fetch_events_from_all_sessions else self._kept.get(sender_id)
         with self.engine.connect() as connection:
             if kept is not None:
-                if kept.is_current(connection.execute(_LAST_ROW_ID, {"sender_id": sender_id}).scalar()):
+                if kept.is_current(self._last_row_id(connection, sender_id)):
                     self._kept.move_to_end(sender_id)
                     return kept.tracker
                 del self._kept[sender_id]
@@ -144,19 +144,20 @@ class TunedSQLTrackerStore(SQLTrackerStore):
             rows = connection.execute(
                 query, {"sender_id": sender_id, "session_started": SessionStarted.type_name}
             ).fetchall()
-            last_row_id = connection.execute(_LAST_ROW_ID, {"sender_id": sender_id}).scalar()
+            # Only a latest-session tracker is kept for the next turn (retrieve_full_tracker's is not).
+            last_row_id = None if fetch_events_from_all_sessions else self._last_row_id(connection, sender_id)
         events = [json.loads(data) for (data,) in rows]
         if not (self.domain and events):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        if not fetch_events_from_all_sessions:
-            self._keep(tracker, last_row_id)
+        self._keep(tracker, last_row_id)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if not self._fast_sqlite:
             return await super().save(tracker)
         await self.stream_events(tracker)
+        kept = self._kept.pop(tracker.sender_id, None)
         with self.engine.begin() as connection:  # one transaction: count, insert, commit
             stored = connection.execute(
                 _COUNT_LATEST_SESSION,
@@ -167,13 +168,17 @@ class TunedSQLTrackerStore(SQLTrackerStore):
                 connection.execute(
                     self.SQLEvent.__table__.insert(), [self._row(tracker.sender_id, event) for event in new_events]
                 )
-            last_row_id = connection.execute(_LAST_ROW_ID, {"sender_id": tracker.sender_id}).scalar()
-        kept = self._kept.pop(tracker.sender_id, None)
-        # Keep only a tracker this store handed out for the conversation's latest session (not,
-        # say, an all-sessions tracker from the HTTP API), and not once a new session started in
-        # it: the database then returns only the new session's events, the tracker has the old too.
-        if kept is not None and kept.tracker is tracker and not any(isinstance(e, SessionStarted) for e in new_events):
-            self._keep(tracker, last_row_id)
+            # Keep only a tracker this store handed out for the conversation's latest session (not,
+            # say, an all-sessions tracker from the HTTP API), and not once a new session started in
+            # it: the database then returns only the new session's events, the tracker has the old too.
+            keep = (kept is not None and kept.tracker is tracker
+                    and not any(isinstance(event, SessionStarted) for event in new_events))
+            last_row_id = self._last_row_id(connection, tracker.sender_id) if keep else None
+        self._keep(tracker, last_row_id)  # after the commit
+
+    @staticmethod
+    def _last_row_id(connection: Any, sender_id: str) -> Optional[int]:
+        return connection.execute(_LAST_ROW_ID, {"sender_id": sender_id}).scalar()
 
     def _keep(self, tracker: DialogueStateTracker, last_row_id: Optional[int]) -> None:
         """Remember a tracker that is exactly what the database holds, for the conversation's next turn."""

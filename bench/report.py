@@ -215,6 +215,10 @@ def _system_table(data: Dict[str, Any]) -> List[str]:
     return lines
 
 
+def _ratio(late: Optional[float], early: Optional[float]) -> str:
+    return f"{late / early:.2f}×" if late and early else "–"
+
+
 def _long_table(data: Dict[str, Any]) -> List[str]:
     lines = ["| system | turn 1 | turn 50 | turn 200 | turn 200 / turn 1 | turns 2-10 (median) | turns 46-55 "
              "| turns 191-200 | turns 191-200 / turns 2-10 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -226,7 +230,7 @@ def _long_table(data: Dict[str, Any]) -> List[str]:
         ratio = turn.get("200", float("nan")) / turn["1"] if turn.get("1") else float("nan")
         lines.append(f"| {SYSTEM_NAMES[key]} | {turn.get('1', '–')} ms | {turn.get('50', '–')} ms "
                      f"| {turn.get('200', '–')} ms | {ratio:.2f}× | {window['2-10']} ms | {window['46-55']} ms "
-                     f"| {window['191-200']} ms | {window['191-200'] / window['2-10']:.2f}× |")
+                     f"| {window['191-200']} ms | {_ratio(window['191-200'], window['2-10'])} |")
     return lines
 
 
