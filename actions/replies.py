@@ -53,14 +53,23 @@ def hotline_line(service: Service, knowledge: Knowledge) -> str:
     return knowledge.template("hotline", name=service.name, hotline=service.hotline, dial=service.dial)
 
 
+def _hotline_card_head(service: Service, knowledge: Knowledge) -> str:
+    return f"{hotline_line(service, knowledge)}\n{service.human_agent_tip}。"
+
+
 def hotline_card(service: Service, knowledge: Knowledge, now: datetime) -> str:
     """Everything a user needs before calling: number, how to reach a person, hours, what to prepare."""
-    lines = [hotline_line(service, knowledge), service.human_agent_tip + "。"]
+    lines = [_hotline_card_head(service, knowledge)]
     lines += hours_lines(service, knowledge, now)
     lines.append(knowledge.template("prepare", items="、".join(service.prepare)))
     lines.append(knowledge.template("online", online=service.online))
     lines.append(knowledge.template("anti_fraud"))
     return "\n".join(lines)
+
+
+def hotline_card_service(text: str, knowledge: Knowledge) -> Optional[Service]:
+    """The service whose hotline card a sent message is, or None (the operator console counts handoffs)."""
+    return next((s for s in knowledge.services.values() if text.startswith(_hotline_card_head(s, knowledge))), None)
 
 
 def all_hotlines(knowledge: Knowledge, services: Optional[Iterable[Service]] = None) -> str:

@@ -5,6 +5,10 @@ The page is static (web/static/) plus two generated or vendored files:
   or WEB_SOCKET_URL when Rasa is published elsewhere, e.g. behind a TLS proxy);
 - /vendor/rasa-webchat.js is node_modules/rasa-webchat/lib/index.js as `npm ci` installed it (no CDN).
 
+It also serves the operator console (客服运营后台, docs/ops.md): its page at /ops/ (web/ops/), Apache
+ECharts at /vendor/echarts.min.js (from node_modules, no CDN) and its token-protected API at /ops/api/
+(ops/api.py).
+
 Every response carries a Content-Security-Policy that allows scripts only from this server and
 connections only to this server and the Rasa socket origin, so an injected script or link cannot run
 or phone home. Environment: WEB_HOST (default 127.0.0.1), WEB_PORT (8080), RASA_PORT (5005),
@@ -22,14 +26,18 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Awaitable, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ops.api import ConsoleSettings, add_console_api
+
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+CONSOLE_DIR = Path(__file__).resolve().parent / "ops"
 WIDGET_JS = ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
+ECHARTS_JS = ROOT / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 logger = logging.getLogger("web.server")
 
@@ -110,7 +118,8 @@ SECURITY_HEADERS = {
 
 
 class Widget:
-    """The rasa-webchat bundle, read once (again if npm replaced it) and kept gzipped for phones."""
+    """A script from node_modules (the rasa-webchat bundle, ECharts), read once (again if npm replaced it)
+    and kept gzipped for phones."""
 
     def __init__(self, path: Path = WIDGET_JS):
         self.path = path
@@ -129,14 +138,19 @@ class Widget:
         return body, compressed, etag
 
 
-def make_app(settings: Settings, widget: Optional[Widget] = None) -> web.Application:
+def html_page(path: Path) -> web.FileResponse:
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache", "Content-Type": "text/html; charset=utf-8"})
+
+
+def make_app(
+    settings: Settings, widget: Optional[Widget] = None, console: Optional[ConsoleSettings] = None
+) -> web.Application:
+    """The chat page; with `console`, the operator console too."""
     widget = widget or Widget()
     app = web.Application()
 
     async def index(request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(
-            STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache", "Content-Type": "text/html; charset=utf-8"}
-        )
+        return html_page(STATIC_DIR / "index.html")
 
     async def config_js(request: web.Request) -> web.Response:
         config = {"socketUrl": settings.socket_origin(request), "socketPath": "/socket.io/"}
@@ -145,19 +159,22 @@ def make_app(settings: Settings, widget: Optional[Widget] = None) -> web.Applica
             text=body, content_type="text/javascript", charset="utf-8", headers={"Cache-Control": "no-store"}
         )
 
-    async def widget_js(request: web.Request) -> web.Response:
-        loaded = widget.load()
-        if loaded is None:
-            logger.error("%s is missing: run `npm ci` (make run does)", widget.path)
-            return web.Response(status=503, text="chat widget not installed: run `npm ci`\n")
-        body, compressed, etag = loaded
-        headers: Dict[str, str] = {"Cache-Control": "no-cache", "ETag": etag, "Vary": "Accept-Encoding"}
-        if etag in request.headers.get("If-None-Match", ""):
-            return web.Response(status=304, headers=headers)
-        if "gzip" in request.headers.get("Accept-Encoding", ""):
-            headers["Content-Encoding"] = "gzip"
-            body = compressed
-        return web.Response(body=body, content_type="text/javascript", charset="utf-8", headers=headers)
+    def script(vendored: Widget, what: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def serve(request: web.Request) -> web.Response:
+            loaded = vendored.load()
+            if loaded is None:
+                logger.error("%s is missing: run `npm ci` (make run does)", vendored.path)
+                return web.Response(status=503, text=f"{what} not installed: run `npm ci`\n")
+            body, compressed, etag = loaded
+            headers: Dict[str, str] = {"Cache-Control": "no-cache", "ETag": etag, "Vary": "Accept-Encoding"}
+            if etag in request.headers.get("If-None-Match", ""):
+                return web.Response(status=304, headers=headers)
+            if "gzip" in request.headers.get("Accept-Encoding", ""):
+                headers["Content-Encoding"] = "gzip"
+                body = compressed
+            return web.Response(body=body, content_type="text/javascript", charset="utf-8", headers=headers)
+
+        return serve
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok\n", headers={"Cache-Control": "no-store"})
@@ -170,10 +187,27 @@ def make_app(settings: Settings, widget: Optional[Widget] = None) -> web.Applica
     app.on_response_prepare.append(add_security_headers)
     app.router.add_get("/", index)
     app.router.add_get("/config.js", config_js)
-    app.router.add_get("/vendor/rasa-webchat.js", widget_js)
+    app.router.add_get("/vendor/rasa-webchat.js", script(widget, "chat widget"))
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)
+    if console is not None:
+        add_console(app, console, script(Widget(ECHARTS_JS), "ECharts"))
     return app
+
+
+def add_console(app: web.Application, console: ConsoleSettings,
+                echarts: Callable[[web.Request], Awaitable[web.Response]]) -> None:
+    async def console_page(request: web.Request) -> web.StreamResponse:
+        return html_page(CONSOLE_DIR / "index.html")
+
+    async def to_console(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound("/ops/")
+
+    app.router.add_get("/ops", to_console)
+    app.router.add_get("/ops/", console_page)
+    app.router.add_static("/ops/static/", CONSOLE_DIR, show_index=False, follow_symlinks=False)
+    app.router.add_get("/vendor/echarts.min.js", echarts)
+    add_console_api(app, console)
 
 
 def main() -> None:
@@ -184,7 +218,8 @@ def main() -> None:
         sys.exit(f"web.server: {error}")
     if not WIDGET_JS.exists():
         logger.warning("%s is missing: run `npm ci` (make run does); the page cannot chat without it", WIDGET_JS)
-    web.run_app(make_app(settings), host=settings.host, port=settings.port, print=None, access_log=None)
+    web.run_app(make_app(settings, console=ConsoleSettings.from_env()), host=settings.host, port=settings.port,
+                print=None, access_log=None)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,252 @@
+"""The console's HTTP API under /ops/api/, mounted on the page server (web/server.py).
+
+Every call needs `Authorization: Bearer <token>` and gets 401 otherwise. The token is OPS_TOKEN, or
+a random one generated once into var/ops-token (mode 0600). Every text that comes from a user is
+masked (ops.masking) before it leaves; the only numbers shown in full are official hotlines, 400/800
+lines, and unknown numbers quoted in 3+ conversations (likely scam lines to report).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import functools
+import hmac
+import io
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple
+
+import yaml
+from aiohttp import web
+
+from assistant.knowledge import load_knowledge
+from ops import inbox, metrics
+from ops.masking import mask_for_display
+from ops.retrain import Retrainer, RetrainSettings
+from ops.store import TrackerEvents, engine_from_env
+
+ROOT = Path(__file__).resolve().parent.parent
+API_PREFIX = "/ops/api/"
+INBOX_DAYS = 30
+MAX_CONVERSATIONS_LISTED = 200
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    token: str
+    state_dir: Path  # decisions, the retrain log (var/ by default)
+    data_dir: Path  # training data; labels go to <data_dir>/nlu/reviewed.yml
+    low_confidence: float
+    retrain: RetrainSettings
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> ConsoleSettings:
+        state_dir = Path(env.get("OPS_STATE_DIR") or ROOT / "var")
+        data_dir = Path(env.get("OPS_TRAINING_DATA") or ROOT / "data")
+        local_rasa = f"http://{env.get('RASA_HOST') or '127.0.0.1'}:{env.get('RASA_PORT') or 5005}"
+        rasa_urls = env.get("RASA_URLS") or local_rasa
+        return cls(
+            token=secret(env, "OPS_TOKEN", state_dir / "ops-token"),
+            state_dir=state_dir,
+            data_dir=data_dir,
+            low_confidence=float(env.get("OPS_LOW_CONFIDENCE") or 0.5),
+            retrain=RetrainSettings(
+                rasa_urls=tuple(url.strip().rstrip("/") for url in rasa_urls.split(",") if url.strip()),
+                rasa_token=secret(env, "RASA_AUTH_TOKEN", state_dir / "rasa-auth-token"),
+                data_dir=data_dir,
+                model_path=ROOT / (env.get("MODEL") or "models/cs-assistant.tar.gz"),
+                log_file=state_dir / "ops-retrain.log",
+            ),
+        )
+
+
+def secret(env: Mapping[str, str], name: str, path: Path) -> str:
+    """env[name], else the token kept in `path`, created once with a random value, readable by the owner only."""
+    if env.get(name):
+        return env[name]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text(encoding="ascii").strip()
+
+
+def domain_intents(domain: Path = ROOT / "domain.yml") -> Tuple[str, ...]:
+    return tuple(yaml.safe_load(domain.read_text(encoding="utf-8"))["intents"])
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
+    knowledge = load_knowledge()
+    retrainer = Retrainer(settings.retrain)
+    # Built on first use: the database engine imports Rasa, the held-out files take seconds to read.
+    state: Dict[str, Any] = {"reviews": None, "events": None}
+
+    def events() -> TrackerEvents:
+        if state["events"] is None:
+            state["events"] = TrackerEvents(engine_from_env())
+        return state["events"]
+
+    def get_reviews() -> inbox.Reviews:
+        if state["reviews"] is None:
+            state["reviews"] = inbox.Reviews(
+                reviewed_file=settings.data_dir / "nlu" / "reviewed.yml",
+                decisions_file=settings.state_dir / "ops-decisions.json",
+                training_dir=settings.data_dir / "nlu",
+                heldout_files=[ROOT / "tests" / "nlu" / "heldout.yml", ROOT / "tests" / "nlu" / "blind.yml"],
+            )
+        return state["reviews"]
+
+    @web.middleware
+    async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(API_PREFIX):
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), settings.token.encode()):
+                return web.json_response({"error": "unauthorized"}, status=401,
+                                         headers={"WWW-Authenticate": 'Bearer realm="ops"'})
+        return await handler(request)
+
+    def period_of(request: web.Request, default_days: int = 7) -> metrics.Period:
+        try:
+            return metrics.Period.parse(request.query.get("from"), request.query.get("to"), default_days=default_days)
+        except ValueError as error:
+            raise web.HTTPBadRequest(text=f"bad period: {error}") from error
+
+    async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.to_thread(function, *args)
+
+    def compute_summary(period: metrics.Period) -> Dict[str, Any]:
+        return metrics.summary(events().conversations_in(period.start, period.end), period, knowledge)
+
+    async def summary(request: web.Request) -> web.Response:
+        return web.json_response(await in_thread(compute_summary, period_of(request)), dumps=_dumps)
+
+    async def export_csv(request: web.Request) -> web.Response:
+        period = period_of(request)
+        figures = await in_thread(compute_summary, period)
+        body = io.StringIO()
+        writer = csv.writer(body)
+        writer.writerow(["section", "key", "value"])
+        for row in _csv_rows(figures):
+            writer.writerow(row)
+        name = f"ops-{figures['period']['from']}-{figures['period']['to']}.csv"
+        # BOM: Excel then opens the Chinese names as UTF-8.
+        return web.Response(body=("\ufeff" + body.getvalue()).encode("utf-8"), content_type="text/csv",
+                            charset="utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    def pending_items(period: metrics.Period) -> List[inbox.InboxItem]:
+        candidates = metrics.review_candidates(
+            events().conversations_in(period.start, period.end), period, settings.low_confidence)
+        return get_reviews().pending(inbox.group(candidates))
+
+    async def inbox_list(request: web.Request) -> web.Response:
+        period = period_of(request, INBOX_DAYS)
+        items = await in_thread(pending_items, period)
+        intents = domain_intents()
+        return web.json_response({
+            "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
+            "items": [item.as_dict() for item in items],
+            "labels": [{"intent": name, "title": knowledge.intent_titles.get(name, name)} for name in intents]
+            + [{"intent": inbox.IGNORE, "title": "忽略"}],
+        }, dumps=_dumps)
+
+    async def inbox_label(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="expected JSON {\"intent\": ...}") from None
+        label = inbox.parse_label(body.get("intent") if isinstance(body, dict) else None, domain_intents())
+        if label is None:
+            raise web.HTTPBadRequest(text="intent must be an intent of domain.yml, out_of_scope or ignore")
+        period = period_of(request, INBOX_DAYS)
+        items = await in_thread(pending_items, period)
+        item = inbox.find(items, request.match_info["item_id"])
+        if item is None:
+            raise web.HTTPNotFound(text="no such inbox item (already labelled?)")
+        result = await in_thread(get_reviews().label, item, label)
+        return web.json_response({"id": item.id, "label": label, **result})
+
+    async def conversation_list(request: web.Request) -> web.Response:
+        period = period_of(request)
+        conversations = await in_thread(events().conversations_in, period.start, period.end)
+        rows = []
+        for cid, stored in conversations.items():
+            turns = [t for t in metrics.turns_of(cid, stored) if t.timestamp in period]
+            rows.append({"id": cid, "last_seen": turns[-1].timestamp, "messages": len(turns),
+                         "first_message": mask_for_display(turns[0].text)})
+        rows.sort(key=lambda row: -row["last_seen"])
+        return web.json_response({"conversations": rows[:MAX_CONVERSATIONS_LISTED]}, dumps=_dumps)
+
+    async def conversation(request: web.Request) -> web.Response:
+        cid = request.match_info["conversation_id"]
+        stored = await in_thread(events().conversation, cid)
+        if stored is None:
+            raise web.HTTPNotFound(text="no such conversation")
+        return web.json_response({"id": cid, "turns": transcript(stored)}, dumps=_dumps)
+
+    async def retrain_start(request: web.Request) -> web.Response:
+        started = retrainer.start()
+        return web.json_response(retrainer.status, status=202 if started else 409)
+
+    async def retrain_status(request: web.Request) -> web.Response:
+        return web.json_response(retrainer.status)
+
+    app.middlewares.append(require_token)
+    app["ops_retrainer"] = retrainer
+    app.router.add_get(API_PREFIX + "summary", summary)
+    app.router.add_get(API_PREFIX + "export.csv", export_csv)
+    app.router.add_get(API_PREFIX + "inbox", inbox_list)
+    app.router.add_post(API_PREFIX + "inbox/{item_id}", inbox_label)
+    app.router.add_get(API_PREFIX + "conversations", conversation_list)
+    app.router.add_get(API_PREFIX + "conversations/{conversation_id}", conversation)
+    app.router.add_post(API_PREFIX + "retrain", retrain_start)
+    app.router.add_get(API_PREFIX + "retrain", retrain_status)
+
+
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
+def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The conversation as the user saw it: their messages with what the NLU made of them, and each
+    reply with the action that sent it. Masked."""
+    rows: List[Dict[str, Any]] = []
+    action: Optional[str] = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            intent = (event.get("parse_data") or {}).get("intent") or {}
+            rows.append({"from": "user", "time": event.get("timestamp"),
+                         "text": mask_for_display(event.get("text") or ""), "intent": intent.get("name"),
+                         "confidence": round(float(intent.get("confidence") or 0), 3)})
+        elif kind == "action" and event.get("name") != "action_listen":
+            action = event.get("name")
+        elif kind == "bot":
+            buttons = [b.get("title", "") for b in (event.get("data") or {}).get("buttons") or []]
+            rows.append({"from": "bot", "time": event.get("timestamp"),
+                         "text": mask_for_display(event.get("text") or ""),
+                         "buttons": [mask_for_display(b) for b in buttons], "action": action})
+    return rows
+
+
+def _csv_rows(figures: Dict[str, Any]) -> List[Tuple[str, str, Any]]:
+    rows: List[Tuple[str, str, Any]] = [("period", "from", figures["period"]["from"]),
+                                        ("period", "to", figures["period"]["to"])]
+    for key in ("conversations", "user_messages", "answers", "resolved", "unresolved", "resolution_rate",
+                "handoffs", "handoffs_while_closed", "clarifications", "second_misses", "declines"):
+        rows.append(("summary", key, "" if figures[key] is None else figures[key]))
+    rows += [("intents", name, count) for name, count in figures["intents"].items()]
+    rows += [("products", key, count) for key, count in figures["products"].items()]
+    rows += [("hours", hour, count) for hour, count in figures["hours"].items()]
+    rows += [("numbers", kind, count) for kind, count in figures["numbers"].items()]
+    rows += [("scam_numbers", entry["number"], entry["conversations"]) for entry in figures["scam_numbers"]]
+    rows += [("unknown_numbers", entry["number"], entry["conversations"]) for entry in figures["unknown_numbers"]]
+    return rows

@@ -1,0 +1,38 @@
+"""What the console shows of a text: every number masked except the ones in the hotline data.
+
+Mobile, ID, bank-card and any other numbers of 7+ digits are masked by assistant.privacy.mask_numbers
+(the log filter's rule), on every text the console returns, older stored rows included. Numbers listed
+in knowledge/services.yml (official hotlines, known unofficial numbers) stay readable: the assistant's
+replies carry them, and they say nothing about a customer. An unknown number is shown in full only in
+the dashboard's list of likely scam numbers (ops.metrics).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import List, Tuple
+
+from assistant.knowledge import load_knowledge
+from assistant.privacy import mask_numbers
+
+
+@functools.lru_cache(maxsize=1)
+def _known_numbers() -> Tuple[re.Pattern, ...]:
+    knowledge = load_knowledge()
+    digits = [s.dial for s in knowledge.services.values()] + list(knowledge.unofficial_numbers)
+    # In any of the ways they are written: 4001003399, 400-100-3399, 400 100 3399.
+    return tuple(re.compile(r"(?<!\d)" + "[- ]?".join(d) + r"(?!\d)") for d in sorted(digits, key=len, reverse=True))
+
+
+def mask_for_display(text: str) -> str:
+    kept: List[str] = []
+
+    def keep(match: re.Match) -> str:
+        kept.append(match.group())
+        return "\x00" + "I" * len(kept) + "\x00"  # no digits in it: mask_numbers leaves it alone
+
+    for pattern in _known_numbers():
+        text = pattern.sub(keep, text)
+    text = mask_numbers(text)
+    return re.sub("\x00(I+)\x00", lambda m: kept[len(m.group(1)) - 1], text)

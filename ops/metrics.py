@@ -1,0 +1,280 @@
+"""All of the console's counting: the dashboard figures and which messages need a review.
+
+Input is what the tracker store holds (ops.store): each conversation's events in stored order.
+Each user message becomes a Turn (the message, what the NLU made of it, what the assistant did
+until the next message); every figure is counted from turns. docs/ops.md lists each figure and
+its rule. Times are Beijing time (the services' own time zone).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Dict, Iterable, List, Optional, Set
+
+from actions.replies import CLARIFY_ATTEMPTS_SLOT, hotline_card_service
+from assistant.knowledge import SERVICE_TIMEZONE, Knowledge, Service, UnofficialNumber
+from assistant.text import format_phone
+from ops.masking import mask_for_display
+
+ANSWER_ACTION = "action_answer_problem"
+CLARIFY_ACTION = "action_clarify"
+DECLINE_ACTION = "utter_out_of_scope"
+FALLBACK_INTENT = "nlu_fallback"
+RESOLVED_INTENT, UNRESOLVED_INTENT = "affirm", "deny"  # the 解决了 / 没解决 buttons' payloads
+COMPLAINT_INTENT = "complaint"
+PHONE_ENTITY = "phone_number"
+# An unknown number quoted in this many different conversations is shown in full, to be reported.
+SCAM_MIN_CONVERSATIONS = 3
+TOP_TOPICS = 8
+MAX_PERIOD_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days in Beijing time, both ends included."""
+
+    first: date
+    last: date
+
+    @classmethod
+    def parse(cls, first: Optional[str], last: Optional[str], today: Optional[date] = None,
+              default_days: int = 7) -> Period:
+        """From ?from=YYYY-MM-DD&to=YYYY-MM-DD; by default the last `default_days` days up to today.
+        ValueError if invalid."""
+        today = today or datetime.now(SERVICE_TIMEZONE).date()
+        end = date.fromisoformat(last) if last else today
+        start = date.fromisoformat(first) if first else end - timedelta(days=default_days - 1)
+        if start > end:
+            raise ValueError("from is after to")
+        if (end - start).days >= MAX_PERIOD_DAYS:
+            raise ValueError(f"a period is at most {MAX_PERIOD_DAYS} days")
+        return cls(start, end)
+
+    @property
+    def start(self) -> float:
+        return datetime.combine(self.first, time(0), SERVICE_TIMEZONE).timestamp()
+
+    @property
+    def end(self) -> float:
+        return datetime.combine(self.last + timedelta(days=1), time(0), SERVICE_TIMEZONE).timestamp()
+
+    def days(self) -> List[date]:
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+    def __contains__(self, timestamp: float) -> bool:
+        return self.start <= timestamp < self.end
+
+
+@dataclass
+class Turn:
+    """One user message and everything the assistant did before the next one."""
+
+    conversation: str
+    timestamp: float
+    text: str
+    intent: str
+    confidence: float
+    predicted: str  # the likeliest real intent, also when the NLU fell back
+    numbers: List[str]  # phone numbers the NLU found (digits)
+    previous_action: Optional[str]  # what the assistant did last before this message
+    actions: List[str] = field(default_factory=list)
+    replies: List[str] = field(default_factory=list)
+    clarify_attempts: Optional[float] = None  # set by action_clarify: 0 when it gave up
+
+    @property
+    def is_click(self) -> bool:
+        """A button press (payload "/intent"), not typed text."""
+        return self.text.startswith("/")
+
+    @property
+    def local_time(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp, SERVICE_TIMEZONE)
+
+
+def turns_of(conversation: str, events: Iterable[Dict[str, Any]]) -> List[Turn]:
+    turns: List[Turn] = []
+    last_action: Optional[str] = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            parse = event.get("parse_data") or {}
+            intent = parse.get("intent") or {}
+            name = intent.get("name") or ""
+            predicted = name
+            if name == FALLBACK_INTENT:
+                predicted = next(
+                    (r["name"] for r in parse.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT), name
+                )
+            numbers = [str(e["value"]) for e in parse.get("entities") or [] if e.get("entity") == PHONE_ENTITY]
+            turns.append(
+                Turn(conversation, float(event.get("timestamp") or 0), event.get("text") or "", name,
+                     float(intent.get("confidence") or 0), predicted, list(dict.fromkeys(numbers)), last_action)
+            )
+        elif kind == "action" and event.get("name") not in (None, "action_listen"):
+            last_action = event["name"]
+            if turns:
+                turns[-1].actions.append(last_action)
+        elif kind == "bot" and turns:
+            turns[-1].replies.append(event.get("text") or "")
+        elif kind == "slot" and turns and event.get("name") == CLARIFY_ATTEMPTS_SLOT and last_action == CLARIFY_ACTION:
+            turns[-1].clarify_attempts = float(event.get("value") or 0)
+    return turns
+
+
+def _answer_feedback(turn: Turn) -> Optional[str]:
+    """RESOLVED_INTENT or UNRESOLVED_INTENT when this message is a click on a self-help answer's buttons."""
+    if turn.previous_action == ANSWER_ACTION and turn.intent in (RESOLVED_INTENT, UNRESOLVED_INTENT):
+        return turn.intent
+    return None
+
+
+def _handoffs(turn: Turn, knowledge: Knowledge) -> List[Service]:
+    cards = (hotline_card_service(text, knowledge) for text in turn.replies)
+    return [service for service in cards if service is not None]
+
+
+def _number_kind(digits: str, knowledge: Knowledge) -> str:
+    owner = knowledge.lookup_number(digits)
+    if isinstance(owner, Service):
+        return "official"
+    return "unofficial" if isinstance(owner, UnofficialNumber) else "unknown"
+
+
+def _masked_number(digits: str) -> str:
+    """An unknown number seen too rarely to be called a scam line: never shown in full."""
+    return mask_for_display(digits) if len(digits) >= 7 else digits[:2] + "*" * (len(digits) - 2)
+
+
+def _hour_counts() -> Dict[str, int]:
+    return {str(hour): 0 for hour in range(24)}
+
+
+def summary(conversations: Dict[str, List[Dict[str, Any]]], period: Period, knowledge: Knowledge) -> Dict[str, Any]:
+    """The dashboard's figures for the user messages in `period`."""
+    turns = [t for cid, events in conversations.items() for t in turns_of(cid, events) if t.timestamp in period]
+    days = [day.isoformat() for day in period.days()]
+    intents: Counter = Counter()
+    intents_by_day: Dict[str, Counter] = defaultdict(Counter)
+    hours, handoff_hours = _hour_counts(), _hour_counts()
+    products: Counter = Counter()
+    closed: Counter = Counter()
+    numbers = {"official": 0, "unofficial": 0, "unknown": 0}
+    unknown_seen: Dict[str, Set[str]] = defaultdict(set)
+    feedback: Counter = Counter()
+    answers = clarifications = second_misses = declines = 0
+
+    for turn in turns:
+        moment = turn.local_time
+        hours[str(moment.hour)] += 1
+        intents[turn.intent] += 1
+        intents_by_day[turn.intent][moment.date().isoformat()] += 1
+        feedback[_answer_feedback(turn)] += 1
+        answers += turn.actions.count(ANSWER_ACTION)
+        declines += turn.actions.count(DECLINE_ACTION)
+        if turn.clarify_attempts is not None:
+            if turn.clarify_attempts > 0:
+                clarifications += 1
+            else:
+                second_misses += 1
+        for service in _handoffs(turn, knowledge):
+            products[service.key] += 1
+            handoff_hours[str(moment.hour)] += 1
+            if service.hours is not None and not service.hours.is_open(moment):
+                closed[service.key] += 1
+        for digits in turn.numbers:
+            kind = _number_kind(digits, knowledge)
+            numbers[kind] += 1
+            if kind == "unknown":
+                unknown_seen[digits].add(turn.conversation)
+
+    resolved, unresolved = feedback[RESOLVED_INTENT], feedback[UNRESOLVED_INTENT]
+    scam = sorted(((d, len(c)) for d, c in unknown_seen.items() if len(c) >= SCAM_MIN_CONVERSATIONS),
+                  key=lambda item: (-item[1], item[0]))
+    rare = sorted(((d, len(c)) for d, c in unknown_seen.items() if len(c) < SCAM_MIN_CONVERSATIONS),
+                  key=lambda item: (-item[1], item[0]))
+    topics = [name for name, _ in intents.most_common() if name in knowledge.intent_titles][:TOP_TOPICS]
+    return {
+        "period": {"from": days[0], "to": days[-1], "timezone": str(SERVICE_TIMEZONE)},
+        "conversations": len({turn.conversation for turn in turns}),
+        "user_messages": len(turns),
+        "answers": answers,
+        "resolved": resolved,
+        "unresolved": unresolved,
+        "resolution_rate": round(resolved / (resolved + unresolved), 3) if resolved + unresolved else None,
+        "handoffs": sum(products.values()),
+        "handoffs_while_closed": sum(closed.values()),
+        "clarifications": clarifications,
+        "second_misses": second_misses,
+        "declines": declines,
+        "intents": dict(intents.most_common()),
+        "days": days,
+        "topics": [
+            {"intent": name, "title": knowledge.intent_titles[name], "count": intents[name],
+             "trend": [intents_by_day[name][day] for day in days]}
+            for name in topics
+        ],
+        "products": {key: products[key] for key in knowledge.services if products[key]},
+        "services": {
+            key: {
+                "name": service.name,
+                "hotline": service.hotline,
+                "hours": None if service.hours is None else {
+                    "open": service.hours.open.strftime("%H:%M"), "close": service.hours.close.strftime("%H:%M")},
+                "handoffs": products[key],
+                "handoffs_while_closed": closed[key],
+            }
+            for key, service in knowledge.services.items()
+        },
+        "hours": hours,
+        "handoff_hours": handoff_hours,
+        "numbers": numbers,
+        "scam_numbers": [{"number": format_phone(d), "conversations": n} for d, n in scam],
+        "unknown_numbers": [{"number": _masked_number(d), "conversations": n} for d, n in rare],
+    }
+
+
+@dataclass(frozen=True)
+class ReviewCandidate:
+    """A typed user message the assistant was unsure about, and why."""
+
+    turn: Turn
+    reason: str
+
+
+REVIEW_REASONS = {
+    "clarified": "追问了“您是想问…”",
+    "declined": "答复为超出范围",
+    "low_confidence": "置信度低",
+    "unresolved": "用户点了“没解决”",
+    "complaint": "随后用户投诉",
+}
+
+
+def review_candidates(
+    conversations: Dict[str, List[Dict[str, Any]]], period: Period, low_confidence: float
+) -> List[ReviewCandidate]:
+    """Typed messages in `period` that were clarified, declined or low-confidence, or whose answer
+    was followed by 没解决 or a complaint; one entry per message, with its first reason."""
+    found: Dict[int, ReviewCandidate] = {}
+    for cid, events in conversations.items():
+        turns = turns_of(cid, events)
+        for index, turn in enumerate(turns):
+            if turn.timestamp not in period:
+                continue
+            if not turn.is_click and turn.text.strip():
+                reason = ("clarified" if turn.intent == FALLBACK_INTENT or turn.clarify_attempts is not None
+                          else "declined" if DECLINE_ACTION in turn.actions
+                          else "low_confidence" if turn.confidence < low_confidence
+                          else None)
+                if reason:
+                    found.setdefault(id(turn), ReviewCandidate(turn, reason))
+            follow_up = ("unresolved" if _answer_feedback(turn) == UNRESOLVED_INTENT
+                         else "complaint" if turn.intent == COMPLAINT_INTENT else None)
+            if follow_up:
+                # The typed message the answer was about: the last one before this, clicks skipped.
+                earlier = next((t for t in reversed(turns[:index]) if not t.is_click and t.text.strip()), None)
+                if earlier is not None and earlier.timestamp in period:
+                    found.setdefault(id(earlier), ReviewCandidate(earlier, follow_up))
+    return sorted(found.values(), key=lambda c: c.turn.timestamp)
