@@ -209,3 +209,39 @@ class Assistant:
         self._stop(self.rasa_server)
         self._stop(self.action_server)
         self._stop(self.redis_server)
+
+
+class PageServer:
+    """`python -m web.server` (chat page and operator console) as `make run` starts it, on a free port."""
+
+    def __init__(self, workdir: Path, rasa_port: int, name: str, port: Optional[int] = None,
+                 extra_env: Optional[Dict[str, str]] = None):
+        self.port = port or free_port()
+        self.rasa_port = rasa_port
+        self.log_path = workdir / f"{name}.log"
+        self.extra_env = extra_env or {}
+        self.process: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> PageServer:
+        env = dict(os.environ, PYTHONPATH=str(ROOT), WEB_HOST="127.0.0.1", WEB_PORT=str(self.port),
+                   RASA_PORT=str(self.rasa_port))
+        env.pop("WEB_SOCKET_URL", None)
+        env.update(self.extra_env)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "web.server"], cwd=ROOT, env=env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        wait_until_up(f"{self.url}/healthz", 20, self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -56,7 +56,8 @@ class ConsoleSettings:
             low_confidence=float(env.get("OPS_LOW_CONFIDENCE") or 0.5),
             retrain=RetrainSettings(
                 rasa_urls=tuple(url.strip().rstrip("/") for url in rasa_urls.split(",") if url.strip()),
-                rasa_token=secret(env, "RASA_AUTH_TOKEN", state_dir / "rasa-auth-token"),
+                # The Rasa server's own token (scripts/run.sh keeps it in var/); never invented here.
+                rasa_token=secret(env, "RASA_AUTH_TOKEN", state_dir / "rasa-auth-token", create=False),
                 data_dir=data_dir,
                 model_path=ROOT / (env.get("MODEL") or "models/cs-assistant.tar.gz"),
                 log_file=state_dir / "ops-retrain.log",
@@ -64,10 +65,13 @@ class ConsoleSettings:
         )
 
 
-def secret(env: Mapping[str, str], name: str, path: Path) -> str:
-    """env[name], else the token kept in `path`, created once with a random value, readable by the owner only."""
+def secret(env: Mapping[str, str], name: str, path: Path, create: bool = True) -> str:
+    """env[name], else the token kept in `path`: created once with a random value, readable by the owner
+    only (or "" when `create` is False and there is none)."""
     if env.get(name):
         return env[name]
+    if not create:
+        return path.read_text(encoding="ascii").strip() if path.exists() else ""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -173,7 +177,7 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
         if item is None:
             raise web.HTTPNotFound(text="no such inbox item (already labelled?)")
         result = await in_thread(get_reviews().label, item, label)
-        return web.json_response({"id": item.id, "label": label, **result})
+        return web.json_response({"id": item.id, "label": label, **result}, dumps=_dumps)
 
     async def conversation_list(request: web.Request) -> web.Response:
         period = period_of(request)
@@ -195,10 +199,10 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
 
     async def retrain_start(request: web.Request) -> web.Response:
         started = retrainer.start()
-        return web.json_response(retrainer.status, status=202 if started else 409)
+        return web.json_response(retrainer.status, status=202 if started else 409, dumps=_dumps)
 
     async def retrain_status(request: web.Request) -> web.Response:
-        return web.json_response(retrainer.status)
+        return web.json_response(retrainer.status, dumps=_dumps)
 
     app.middlewares.append(require_token)
     app["ops_retrainer"] = retrainer

@@ -5,7 +5,8 @@ Which messages come in is decided by ops.metrics.review_candidates. Similar mess
 recurring gap shows as one row with a count. Labelling an item:
 - with an intent (out_of_scope included): its messages are filed as training examples in
   data/nlu/reviewed.yml, masked, and skipped if the training data already has them or if they are
-  sentences of the held-out or blind test files (those must never be trained on);
+  sentences of the held-out or blind test files (those must never be trained on), where "the same"
+  means the same similarity key, so a copy with other punctuation or spacing counts too;
 - with "ignore": nothing is filed.
 Either way the decision is kept in var/ops-decisions.json and the messages leave the inbox.
 """
@@ -94,15 +95,15 @@ def group(candidates: Iterable[ReviewCandidate]) -> List[InboxItem]:
     return sorted(items, key=lambda i: (-len(i.candidates), -i.candidates[-1].turn.timestamp))
 
 
-def nlu_texts(paths: Iterable[Path]) -> Set[str]:
-    """Normalised example texts of Rasa NLU files (entity annotations removed, as Rasa reads them)."""
+def nlu_keys(paths: Iterable[Path]) -> Set[str]:
+    """The similarity keys of the examples in Rasa NLU files (read as Rasa reads them)."""
     from rasa.shared.nlu.training_data.loading import load_data
 
-    texts: Set[str] = set()
+    keys: Set[str] = set()
     for path in paths:
         if path.exists():
-            texts |= {normalize(m.get("text")) for m in load_data(str(path)).intent_examples}
-    return texts
+            keys |= {similarity_key(m.get("text")) for m in load_data(str(path)).intent_examples}
+    return keys
 
 
 def _training_example(text: str) -> str:
@@ -122,7 +123,7 @@ class Reviews:
         self.reviewed_file = reviewed_file
         self.decisions_file = decisions_file
         self.training_dir = training_dir
-        self.heldout = nlu_texts(heldout_files)
+        self.heldout = nlu_keys(heldout_files)
         self._lock = threading.Lock()
 
     def decided(self) -> Dict[str, str]:
@@ -143,16 +144,16 @@ class Reviews:
         with self._lock:
             filed = skipped_heldout = skipped_known = 0
             if label != IGNORE:
-                known = nlu_texts(sorted(self.training_dir.glob("*.yml")))
+                known = nlu_keys(sorted(self.training_dir.glob("*.yml")))
                 new: List[str] = []
                 for text in dict.fromkeys(_training_example(c.turn.text) for c in item.candidates):
-                    normalized = normalize(text)
-                    if normalized in self.heldout:
+                    key = similarity_key(text)
+                    if key in self.heldout:
                         skipped_heldout += 1
-                    elif normalized in known:
+                    elif key in known:
                         skipped_known += 1
                     else:
-                        known.add(normalized)
+                        known.add(key)
                         new.append(text)
                 if new:
                     self._append_examples(label, new)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List
+from typing import Iterator, List
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from devtools.servers import ROOT
 
@@ -24,6 +26,19 @@ CHROMIUM_FLAGS = [
 SCREENSHOTS = ROOT / "results" / "screenshots"
 # The widget's stylesheet @imports Google Fonts; the page's CSP blocks that on purpose.
 EXPECTED_BLOCKED = re.compile(r"^https://fonts\.googleapis\.com/")
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's chromium, headless, driven by Playwright (the browser tests that need no shared session)."""
+    if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
+        raise RuntimeError(f"{CHROMIUM} not found: run `make browser-deps` (make test does)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @dataclass

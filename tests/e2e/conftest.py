@@ -6,56 +6,20 @@ Screenshots go to results/screenshots/ (git-ignored).
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from devtools.servers import ROOT, Assistant, free_port, wait_until_up
+from devtools.servers import ROOT, Assistant, PageServer, free_port
 from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, PageProblems, watch
 
 WIDGET_JS = ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 REPLY_TIMEOUT_MS = 30_000
 
 expect.set_options(timeout=REPLY_TIMEOUT_MS)
-
-
-class PageServer:
-    """`python -m web.server` as `make run` starts it, on a free port."""
-
-    def __init__(self, workdir: Path, rasa_port: int, name: str, port: int | None = None):
-        self.port = port or free_port()
-        self.rasa_port = rasa_port
-        self.log_path = workdir / f"{name}.log"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> PageServer:
-        env = dict(os.environ, PYTHONPATH=str(ROOT), WEB_HOST="127.0.0.1", WEB_PORT=str(self.port),
-                   RASA_PORT=str(self.rasa_port))
-        env.pop("WEB_SOCKET_URL", None)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "web.server"], cwd=ROOT, env=env,
-                                            stdout=log, stderr=subprocess.STDOUT)
-        wait_until_up(f"{self.url}/healthz", 20, self.process)
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,114 @@
+"""An operator using the console in headless Chromium: log in, read the charts, open a conversation,
+label an inbox item, retrain, and the new model answers the labelled sentence. A wrong token is refused.
+
+Runs after test_api.py (file order): it changes the inbox and the model in service.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.browser import PageProblems, screenshot, watch
+from tests.ops import mix
+from tests.ops.conftest import TOKEN
+
+CHARTS = ["chart-resolution", "chart-handoffs", "chart-hours", "chart-topics", "chart-trend", "chart-numbers"]
+RETRAIN_TIMEOUT_MS = 600_000  # validation + training + loading, on a busy 2-core machine
+
+
+@pytest.fixture
+def problems(page: Page) -> PageProblems:
+    found = PageProblems()
+    watch(page, found)
+    return found
+
+
+def log_in(page: Page, console, token: str = TOKEN) -> None:
+    page.goto(f"{console.url}/ops/")
+    page.fill("#token", token)
+    page.click("#login-form button[type=submit]")
+
+
+def painted_pixels(page: Page, chart_id: str) -> int:
+    """Pixels ECharts painted in the chart's canvas (0 when the chart is empty or missing)."""
+    return page.evaluate(
+        """(id) => {
+            const canvas = document.querySelector(`#${id} canvas`);
+            if (!canvas || !canvas.width) return 0;
+            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            let painted = 0;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+            return painted;
+        }""",
+        chart_id,
+    )
+
+
+def test_a_wrong_token_is_refused(page: Page, console, problems):
+    log_in(page, console, token="not-the-token")
+    expect(page.locator("#login-error")).to_contain_text("令牌不对")
+    expect(page.locator("#console")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#login")).to_be_visible()  # the wrong token was not kept
+    assert not problems.errors and not problems.csp_violations and not problems.foreign_requests
+
+
+def test_log_in_and_see_the_figures_drawn(page: Page, console, problems):
+    log_in(page, console)
+    expect(page.locator("#kpi-conversations .value")).to_have_text(str(mix.EXPECTED["conversations"]))
+    expect(page.locator("#kpi-handoffs .value")).to_have_text(str(mix.EXPECTED["handoffs"]))
+    expect(page.locator("#kpi-resolution_rate .value")).to_have_text("50.0%")
+    expect(page.locator("#scam-table")).to_contain_text("400-812-3456")
+    for chart in CHARTS:
+        page.wait_for_function("(id) => document.querySelector(`#${id} canvas`)", arg=chart)
+        assert painted_pixels(page, chart) > 500, f"{chart} is empty"
+    page.reload()  # the token is kept for the browser session
+    expect(page.locator("#kpi-conversations .value")).to_have_text(str(mix.EXPECTED["conversations"]))
+    screenshot(page, "ops-dashboard")
+    assert not problems.errors and not problems.csp_violations and not problems.foreign_requests
+
+
+def test_open_a_conversation_from_the_inbox(page: Page, console, senders, problems):
+    log_in(page, console)
+    page.click("[data-tab=inbox]")
+    row = page.locator(".inbox-item", has_text="借呗的钱提不出来")
+    row.get_by_text("查看").click()
+    transcript = page.locator("#transcript")
+    expect(transcript).to_contain_text(f"会话 {senders['complaint']}")
+    expect(transcript.locator(".turn.user").first).to_contain_text("意图 withdrawal_failure")
+    expect(transcript.locator(".turn.bot").last).to_contain_text("95188")
+    expect(transcript.locator(".turn.bot").last).to_contain_text("action_answer_problem")
+    assert not problems.errors and not problems.csp_violations
+
+
+def test_label_retrain_and_the_new_model_answers(page: Page, console, assistant, problems):
+    log_in(page, console)
+    page.click("[data-tab=inbox]")
+    row = page.locator(".inbox-item", has_text=mix.UNCLEAR)
+    expect(row.locator(".count")).to_have_text("3")
+    row.locator(".label-select").select_option("after_sales_repair")
+    row.locator(".label-save").click()
+    expect(page.locator(".inbox-item", has_text=mix.UNCLEAR)).to_have_count(0)
+
+    page.click("#retrain")
+    status = page.locator("#retrain-status")
+    expect(status).to_contain_text("正在")
+    expect(status).to_have_class("status succeeded", timeout=RETRAIN_TIMEOUT_MS)
+    expect(status).to_contain_text("已上线")
+    screenshot(page, "ops-retrained")
+
+    replies = mix.say(assistant.url, f"after-retrain-{uuid.uuid4().hex[:8]}", mix.UNCLEAR)
+    assert mix.RESOLVED_QUESTION in "\n".join(reply.get("text", "") for reply in replies)  # a self-help answer
+    request = urllib.request.Request(f"{assistant.url}/model/parse?token={assistant.auth_token}",
+                                     data=json.dumps({"text": mix.UNCLEAR}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert json.loads(response.read())["intent"]["name"] == "after_sales_repair"
+    with urllib.request.urlopen(f"{assistant.url}/status?token={assistant.auth_token}", timeout=30) as response:
+        assert "reviewed-" in json.loads(response.read())["model_file"]
+    assert not problems.errors and not problems.csp_violations
