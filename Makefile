@@ -30,12 +30,12 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) $(wildcard kno
 help: ## list the targets
 	@grep -E '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-run: .venv/installed node_modules/.installed $(MODEL) ## set up, train if needed, start action server + Rasa + chat page
+run: .venv/installed node_modules/.installed $(MODEL) ## set up, train if needed, start action server + Rasa + chat page + console
 	scripts/run.sh
 
 train: $(MODEL) ## train the model if it is missing or older than its inputs
 
-test: .venv/dev-installed node_modules/.installed browser-deps ## set up, then lint, unit tests, validate, train, conversation and browser tests
+test: .venv/dev-installed node_modules/.installed browser-deps ## set up, then lint, unit tests, validate, train, conversation, browser and console tests
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/pytest tests/unit
 	$(RASA) data validate --fail-on-warnings
@@ -44,6 +44,7 @@ test: .venv/dev-installed node_modules/.installed browser-deps ## set up, then l
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/heldout.yml --out results/heldout
 	$(VENV_BIN)/python scripts/check_nlu_threshold.py results/heldout/intent_report.json $(NLU_MIN_MACRO_F1)
 	$(VENV_BIN)/pytest tests/conversation tests/e2e
+	$(VENV_BIN)/pytest tests/ops  # own process: its browser session must not overlap tests/e2e's
 
 validate: .venv/installed build/jieba/userdict.txt ## check domain, rules and training data
 	$(RASA) data validate --fail-on-warnings
@@ -69,7 +70,8 @@ clean: ## remove the model, build outputs and results (keeps .venv and var/)
 	$(VENV_BIN)/pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@
 
-# The chat page's widget (rasa-webchat), exactly as package-lock.json pins it; no install scripts run.
+# The chat page's widget (rasa-webchat) and the console's charts (echarts), exactly as package-lock.json
+# pins them; no install scripts run.
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@

@@ -12,6 +12,7 @@ if [[ -z "${RASA_AUTH_TOKEN:-}" ]]; then
   [[ -s var/rasa-auth-token ]] || "$VENV_BIN/python" -c "import secrets; print(secrets.token_urlsafe(32))" > var/rasa-auth-token
   RASA_AUTH_TOKEN=$(cat var/rasa-auth-token)
 fi
+export RASA_AUTH_TOKEN  # the operator console hot-swaps retrained models through Rasa's HTTP API
 
 pids=()
 stop() {
@@ -53,5 +54,6 @@ if [[ -f web/server.py ]]; then
 fi
 
 echo "Assistant starting: REST http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook (ready in ~20 s)"
-[[ -f web/server.py ]] && echo "Chat page: http://localhost:$WEB_PORT/"
+[[ -f web/server.py ]] && echo "Chat page: http://localhost:$WEB_PORT/" && \
+  echo "Operator console: http://localhost:$WEB_PORT/ops/ (token: \$OPS_TOKEN or var/ops-token)"
 wait -n "${pids[@]}"

@@ -120,7 +120,8 @@ function drawDashboard(s) {
     xAxis: { type: "category", data: hours, name: "时" }, yAxis: { type: "value", minInterval: 1 },
     series: [
       { name: "用户消息", type: "bar", data: hours.map((h) => s.hours[h]),
-        markArea: { itemStyle: { color: "rgba(46, 160, 67, 0.12)" }, label: { position: "insideTop" }, data: staffed } },
+        markArea: { itemStyle: { color: "rgba(46, 160, 67, 0.12)" }, label: { position: "insideTop", color: "#1a7f37" },
+          data: staffed } },
       { name: "转人工", type: "line", data: hours.map((h) => s.handoff_hours[h]) },
     ],
   }, true);
