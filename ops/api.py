@@ -117,6 +117,9 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), settings.token.encode()):
                 return web.json_response({"error": "unauthorized"}, status=401,
                                          headers={"WWW-Authenticate": 'Bearer realm="ops"'})
+            response = await handler(request)
+            response.headers["Cache-Control"] = "no-store"  # conversations stay out of caches and proxies
+            return response
         return await handler(request)
 
     def period_of(request: web.Request, default_days: int = 7) -> metrics.Period:

@@ -58,6 +58,12 @@ def test_the_page_and_echarts_are_served_by_the_project(console):
         assert b"echarts" in response.read(200_000)
 
 
+def test_answers_are_not_cached(console):
+    request = urllib.request.Request(f"{console.url}/ops/api/summary", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.headers["Cache-Control"] == "no-store"
+
+
 def test_summary_counts_the_known_mix(console):
     figures = call_json(console, "summary")
     for key, expected in mix.EXPECTED.items():

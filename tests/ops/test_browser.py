@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -67,6 +68,16 @@ def test_log_in_and_see_the_figures_drawn(page: Page, console, problems):
     for chart in CHARTS:
         page.wait_for_function("(id) => document.querySelector(`#${id} canvas`)", arg=chart)
         assert painted_pixels(page, chart) > 500, f"{chart} is empty"
+    with page.expect_download() as download:
+        page.click("#export")
+    csv_text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert f"summary,conversations,{mix.EXPECTED['conversations']}" in csv_text
+    assert mix.ID_NUMBER not in csv_text
+
+    page.fill("#from", "2020-01-01")  # a custom period with nothing in it
+    page.fill("#to", "2020-01-31")
+    page.click("#apply-period")
+    expect(page.locator("#kpi-conversations .value")).to_have_text("0")
     page.reload()  # the token is kept for the browser session
     expect(page.locator("#kpi-conversations .value")).to_have_text(str(mix.EXPECTED["conversations"]))
     screenshot(page, "ops-dashboard")
