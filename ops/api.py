@@ -128,18 +128,15 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
         except ValueError as error:
             raise web.HTTPBadRequest(text=f"bad period: {error}") from error
 
-    async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.to_thread(function, *args)
-
     def compute_summary(period: metrics.Period) -> Dict[str, Any]:
         return metrics.summary(events().conversations_in(period.start, period.end), period, knowledge)
 
     async def summary(request: web.Request) -> web.Response:
-        return web.json_response(await in_thread(compute_summary, period_of(request)), dumps=_dumps)
+        return web.json_response(await asyncio.to_thread(compute_summary, period_of(request)), dumps=_dumps)
 
     async def export_csv(request: web.Request) -> web.Response:
         period = period_of(request)
-        figures = await in_thread(compute_summary, period)
+        figures = await asyncio.to_thread(compute_summary, period)
         body = io.StringIO()
         writer = csv.writer(body)
         writer.writerow(["section", "key", "value"])
@@ -157,7 +154,7 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
 
     async def inbox_list(request: web.Request) -> web.Response:
         period = period_of(request, INBOX_DAYS)
-        items = await in_thread(pending_items, period)
+        items = await asyncio.to_thread(pending_items, period)
         intents = domain_intents()
         return web.json_response({
             "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
@@ -175,16 +172,16 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
         if label is None:
             raise web.HTTPBadRequest(text="intent must be an intent of domain.yml, out_of_scope or ignore")
         period = period_of(request, INBOX_DAYS)
-        items = await in_thread(pending_items, period)
+        items = await asyncio.to_thread(pending_items, period)
         item = inbox.find(items, request.match_info["item_id"])
         if item is None:
             raise web.HTTPNotFound(text="no such inbox item (already labelled?)")
-        result = await in_thread(get_reviews().label, item, label)
+        result = await asyncio.to_thread(get_reviews().label, item, label)
         return web.json_response({"id": item.id, "label": label, **result}, dumps=_dumps)
 
     async def conversation_list(request: web.Request) -> web.Response:
         period = period_of(request)
-        conversations = await in_thread(events().conversations_in, period.start, period.end)
+        conversations = await asyncio.to_thread(events().conversations_in, period.start, period.end)
         rows = []
         for cid, stored in conversations.items():
             turns = [t for t in metrics.turns_of(cid, stored) if t.timestamp in period]
@@ -195,7 +192,7 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
 
     async def conversation(request: web.Request) -> web.Response:
         cid = request.match_info["conversation_id"]
-        stored = await in_thread(events().conversation, cid)
+        stored = await asyncio.to_thread(events().conversation, cid)
         if stored is None:
             raise web.HTTPNotFound(text="no such conversation")
         return web.json_response({"id": cid, "turns": transcript(stored)}, dumps=_dumps)
@@ -208,7 +205,6 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
         return web.json_response(retrainer.status, dumps=_dumps)
 
     app.middlewares.append(require_token)
-    app["ops_retrainer"] = retrainer
     app.router.add_get(API_PREFIX + "summary", summary)
     app.router.add_get(API_PREFIX + "export.csv", export_csv)
     app.router.add_get(API_PREFIX + "inbox", inbox_list)
