@@ -47,6 +47,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from assistant import speedups
+from assistant.erasure import erase_conversation, erasure_confirmed
+from assistant.privacy import mask_events, mask_slots, unmasked_events
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +156,8 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        if self._erase_or_mask(tracker):
+            return
         if not self._fast_sqlite:
             return await super().save(tracker)
         await self.stream_events(tracker)
@@ -175,6 +179,24 @@ class TunedSQLTrackerStore(SQLTrackerStore):
                     and not any(isinstance(event, SessionStarted) for event in new_events))
             last_row_id = self._last_row_id(connection, tracker.sender_id) if keep else None
         self._keep(tracker, last_row_id)  # after the commit
+
+    def _erase_or_mask(self, tracker: DialogueStateTracker) -> bool:
+        """Before anything is stored or streamed: erase the conversation if the customer just
+        confirmed it (True: nothing left to save), else mask personal data in the new events, in
+        place, so that the tracker kept in memory and the next turns see what the database holds."""
+        new_events = unmasked_events(tracker.events)
+        if erasure_confirmed(new_events):
+            self.erase(tracker.sender_id)
+            return True
+        mask_events(new_events)
+        mask_slots(tracker.slots.values())
+        return False
+
+    def erase(self, sender_id: str) -> int:
+        """Deletes every stored event of one conversation (and forgets its kept tracker)."""
+        if self._fast_sqlite:
+            self._kept.pop(sender_id, None)
+        return erase_conversation(self.engine, sender_id)
 
     @staticmethod
     def _last_row_id(connection: Any, sender_id: str) -> Optional[int]:
