@@ -36,6 +36,7 @@ import logging
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, Optional
 
 import sqlalchemy as sa
@@ -49,6 +50,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from assistant import speedups
 from assistant.erasure import erase_conversation, erasure_confirmed
 from assistant.privacy import mask_events, mask_slots, unmasked_events
+from assistant.private_files import create_private_file
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +101,8 @@ class TunedSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         speedups.install()
         self._fast_sqlite = False
+        if dialect == "sqlite" and not host and db not in ("", ":memory:"):
+            create_private_file(Path(db))  # conversations: readable by the service user only
         super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query,
                          **kwargs)
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
@@ -197,6 +201,11 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         if self._fast_sqlite:
             self._kept.pop(sender_id, None)
         return erase_conversation(self.engine, sender_id)
+
+    def forget_kept_trackers(self) -> None:
+        """After rows were deleted behind the conversations' backs (retention): rebuild every tracker."""
+        if self._fast_sqlite:
+            self._kept.clear()
 
     @staticmethod
     def _last_row_id(connection: Any, sender_id: str) -> Optional[int]:

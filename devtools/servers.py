@@ -137,6 +137,7 @@ class Assistant:
             TRACKER_DB_PASSWORD="",
             WEB_ORIGIN=self.web_origin,
             SANIC_HOST="127.0.0.1",
+            RASA_AUTH_TOKEN=self.auth_token,
         )
         env.update(self.extra_env)
         return env

@@ -5,13 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV_BIN=.venv/bin
-mkdir -p var
+# var/ holds the token and the conversations: private to this user (assistant/private_files.py).
+umask 077
+"$VENV_BIN/python" -m assistant.private_files var
 
 # The HTTP API needs a token; without one from the environment, keep a random one in var/.
+# Exported: the operators' deletion endpoint (assistant/privacy_api.py) checks the same token.
 if [[ -z "${RASA_AUTH_TOKEN:-}" ]]; then
   [[ -s var/rasa-auth-token ]] || "$VENV_BIN/python" -c "import secrets; print(secrets.token_urlsafe(32))" > var/rasa-auth-token
   RASA_AUTH_TOKEN=$(cat var/rasa-auth-token)
 fi
+export RASA_AUTH_TOKEN
 
 pids=()
 stop() {
