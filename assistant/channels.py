@@ -167,7 +167,8 @@ def guard_socketio_messages(sio: Any, namespace: str, message_event: str, reply_
     trusted = limits.trusted_proxies_from_env()
     rate_limits = limits.RateLimits.from_env()
 
-    async def guarded(sid: str, data: Any = None) -> None:
+    async def guarded(sid: str, *args: Any) -> None:
+        data = args[0] if len(args) == 1 else None
         if not (isinstance(data, dict) and isinstance(data.get("message", ""), str)
                 and isinstance(data.get("session_id", ""), str) and not limits.too_deep(data)):
             logger.warning("Dropped a malformed socket.io message (socket %s)", sid)

@@ -173,7 +173,8 @@ class Assistant:
         self.rasa_server = self._spawn(
             [str(VENV_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(endpoints),
              "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port),
-             "--enable-api", "--auth-token", self.auth_token,  # no --cors, as in scripts/run.sh
+             # "=": a token may start with "-"; no --cors, as in scripts/run.sh
+             "--enable-api", f"--auth-token={self.auth_token}",
              "--logging-config-file", "logging.yml", *self.extra_rasa_args],
             "rasa-server.log",
         )

@@ -47,7 +47,7 @@ fi
 # checks and answers CORS itself (credentials.yml). Sanic-CORS on top of it would send a second
 # Access-Control-Allow-Origin header, and browsers then refuse every socket.io response.
 "$VENV_BIN/rasa" run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials credentials.yml \
-  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" \
+  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token="$RASA_AUTH_TOKEN" \
   --logging-config-file logging.yml &
 pids+=($!)
 
