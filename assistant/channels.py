@@ -89,7 +89,8 @@ class SocketIOInputWithReply(SocketIOInput):
         blueprint = super().blueprint(with_reply_guarantee(on_new_message))
         # Rasa turns python-socketio's origin check off; put it back, limited to the page.
         self.sio.eio.cors_allowed_origins = self.cors_allowed_origins
-        guard_socketio_messages(self.sio, self.namespace or "/", self.user_message_evt, self.bot_message_evt)
+        guard_socketio_messages(self.sio, self.namespace or "/", self.user_message_evt, self.bot_message_evt,
+                                self.metadata_key)
         return blueprint
 
 
@@ -158,7 +159,14 @@ def rest_request_guard() -> Callable[[Request], Awaitable[Optional[HTTPResponse]
     return guard
 
 
-def guard_socketio_messages(sio: Any, namespace: str, message_event: str, reply_event: str) -> None:
+def _valid_socketio_message(data: Any, metadata_key: str) -> bool:
+    return (isinstance(data, dict) and isinstance(data.get("message", ""), str)
+            and isinstance(data.get("session_id", ""), str)
+            and isinstance(data.get(metadata_key, {}), (dict, type(None))) and not limits.too_deep(data))
+
+
+def guard_socketio_messages(sio: Any, namespace: str, message_event: str, reply_event: str,
+                            metadata_key: str) -> None:
     """Wraps the socket.io message handler Rasa registered: malformed events are dropped (the
     connection stays), and messages over a rate limit get one "您发送得太快了" and are not processed."""
     handlers = sio.handlers[namespace]
@@ -169,8 +177,7 @@ def guard_socketio_messages(sio: Any, namespace: str, message_event: str, reply_
 
     async def guarded(sid: str, *args: Any) -> None:
         data = args[0] if len(args) == 1 else None
-        if not (isinstance(data, dict) and isinstance(data.get("message", ""), str)
-                and isinstance(data.get("session_id", ""), str) and not limits.too_deep(data)):
+        if not _valid_socketio_message(data, metadata_key):
             logger.warning("Dropped a malformed socket.io message (socket %s)", sid)
             return
         conversation = data.get("session_id") or sid

@@ -14,7 +14,7 @@ import asyncio
 import hmac
 import logging
 import os
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, List, Optional
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -86,8 +86,16 @@ class PrivacyAPI(InputChannel):
             return response.json({"conversation_id": conversation_id, "deleted_events": deleted},
                                  status=200 if deleted else 404)
 
+        purge_tasks: List[asyncio.Task] = []
+
         @blueprint.listener("after_server_start")
         async def start_retention(app: Any, _loop: Optional[Any] = None) -> None:
-            app.add_task(purge_periodically(app, days, interval))
+            purge_tasks.append(asyncio.get_running_loop().create_task(purge_periodically(app, days, interval)))
+
+        @blueprint.listener("before_server_stop")
+        async def stop_retention(_app: Any, _loop: Optional[Any] = None) -> None:
+            for task in purge_tasks:
+                task.cancel()
+            await asyncio.gather(*purge_tasks, return_exceptions=True)
 
         return blueprint
