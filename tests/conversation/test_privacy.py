@@ -2,8 +2,9 @@
 before storage, the conversation erased on the customer's or an operator's request, old
 conversations purged (by the server on a schedule and by `make purge`).
 
-The rows are read with SQL from the database the server is configured with (conftest.raw_rows), so
-these tests hold for any tracker-store URL the `assistant` fixture is started with.
+The rows are read with SQL from the database the server is configured with (conftest.raw_rows). Each
+test runs on SQLite (the shared server) and on PostgreSQL 15 (a throw-away local one, skipped where
+Debian's binaries are missing).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import urllib.request
 import pytest
 
 from assistant.knowledge import load_knowledge
-from devtools.servers import ROOT, Assistant
+from devtools.servers import ROOT, Assistant, LocalPostgres
 from tests.conversation.conftest import Conversation, raw_rows
 
 # message, the number in it as digits, how it must be stored
@@ -72,6 +73,30 @@ def delete(url: str) -> tuple[int, dict]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+@pytest.fixture(scope="module")
+def postgres_assistant(tmp_path_factory):
+    if not LocalPostgres.available():
+        pytest.skip("no PostgreSQL 15 here (/usr/lib/postgresql/15/bin and a postgres user)")
+    postgres = LocalPostgres().start()
+    server = Assistant(workdir=tmp_path_factory.mktemp("postgres-assistant"),
+                       extra_env={**postgres.tracker_env(), "RATE_LIMIT_ADDRESS": "0"})
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        postgres.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_assistant(request) -> Assistant:
+    return request.getfixturevalue("assistant" if request.param == "sqlite" else "postgres_assistant")
+
+
+@pytest.fixture
+def conversation(store_assistant) -> Conversation:
+    return Conversation(store_assistant)
 
 
 def test_every_kind_of_number_is_stored_masked(conversation):
@@ -130,7 +155,8 @@ def test_deletion_typed_yes_and_called_off(conversation):
     assert conversation.raw_rows() == []
 
 
-def test_operators_delete_a_conversation_with_the_token(conversation, assistant):
+def test_operators_delete_a_conversation_with_the_token(conversation, store_assistant):
+    assistant = store_assistant
     conversation.say("手机屏幕摔碎了怎么修")
     url = f"{assistant.url}/webhooks/privacy/conversations/{conversation.sender}"
     assert delete(url)[0] == 401
@@ -145,7 +171,8 @@ def test_operators_delete_a_conversation_with_the_token(conversation, assistant)
     assert len(conversation.say("转人工")[-1]["buttons"]) == 3  # which service? all three offered
 
 
-def test_make_purge_deletes_conversations_older_than_retention_days(conversation, assistant):
+def test_make_purge_deletes_conversations_older_than_retention_days(conversation, store_assistant):
+    assistant = store_assistant
     conversation.say("余额宝提现失败")
     purge = [sys.executable, "-m", "assistant.erasure", "purge"]
 
