@@ -39,7 +39,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from bench import loadgen, populate
 from bench.conversations import COMPARED_TURNS, LONG_CONVERSATION_CYCLE, SMOKE_CHECK
 from bench.flood import flood_scenario
-from devtools.servers import ROOT, VENV_BIN, Assistant, process_tree
+from devtools.servers import NO_RATE_LIMITS, ROOT, VENV_BIN, Assistant, process_tree
 
 PEER_CONFIG = ROOT / "eval" / "peer_rasa_default.yml"  # the same peer (a) that make eval measures
 PEER_ENDPOINTS = ROOT / "bench" / "peer_endpoints.yml"
@@ -215,11 +215,6 @@ def count_log_problems(log_file: Path) -> Dict[str, int]:
         "error_lines": sum(1 for line in text.splitlines() if " ERROR " in line or "Traceback" in line),
         "outage_replies": text.count("No reply for a message"),
     }
-
-
-# The load generator sends from one address, faster than people type; the rate limits would refuse it.
-# The flood step measures the assistant with its limits on.
-NO_RATE_LIMITS = {"RATE_LIMIT_CONVERSATION": "0", "RATE_LIMIT_ADDRESS": "0"}
 
 
 def start(assistant: Assistant) -> Dict[str, float]:

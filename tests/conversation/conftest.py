@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from assistant.erasure import engine_from_env
-from devtools.servers import Assistant
+from devtools.servers import NO_RATE_LIMITS, Assistant
 from tests.conftest import ROOT, assert_only_official_numbers
 
 
@@ -21,10 +21,9 @@ def assistant(tmp_path_factory):
     model = ROOT / "models" / "cs-assistant.tar.gz"
     if not model.exists():
         pytest.fail("no trained model: run `make train` (make test does)")
-    # The whole suite talks from one address, faster than any person: no per-address limit here
-    # (test_limits.py checks the limits with their defaults, on a server of its own).
-    server = Assistant(workdir=tmp_path_factory.mktemp("assistant"), model=model,
-                       extra_env={"RATE_LIMIT_ADDRESS": "0"})
+    # The suite talks from one address, faster than any person (one test sends 42 messages in a row):
+    # no rate limits here. test_limits.py checks them with their defaults, on a server of its own.
+    server = Assistant(workdir=tmp_path_factory.mktemp("assistant"), model=model, extra_env=dict(NO_RATE_LIMITS))
     try:
         server.start()
         yield server

@@ -23,7 +23,7 @@ import urllib.request
 import pytest
 
 from assistant.knowledge import load_knowledge
-from devtools.servers import ROOT, Assistant, LocalPostgres
+from devtools.servers import NO_RATE_LIMITS, ROOT, Assistant, LocalPostgres
 from tests.conversation.conftest import Conversation, raw_rows
 
 # message, the number in it as digits, how it must be stored
@@ -81,7 +81,7 @@ def postgres_assistant(tmp_path_factory):
         pytest.skip("no PostgreSQL 15 here (/usr/lib/postgresql/15/bin and a postgres user)")
     postgres = LocalPostgres().start()
     server = Assistant(workdir=tmp_path_factory.mktemp("postgres-assistant"),
-                       extra_env={**postgres.tracker_env(), "RATE_LIMIT_ADDRESS": "0"})
+                       extra_env={**postgres.tracker_env(), **NO_RATE_LIMITS})
     try:
         yield server.start()
     finally:
