@@ -6,7 +6,8 @@ import asyncio
 import http.client
 import json
 import time
-from typing import Dict, List, Optional, Tuple
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Dict, List, Optional, Tuple
 
 import pytest
 import socketio
@@ -77,27 +78,31 @@ def limited(tmp_path_factory):
         server.stop()
 
 
+def burst(count: int, request: Callable[[int], Tuple[int, object]]) -> Tuple[List[Tuple[int, object]], float]:
+    """Sends `count` requests at once (request(n) sends the n-th); returns the answers and the seconds taken."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        answers = list(pool.map(request, range(count)))
+    return answers, time.monotonic() - started
+
+
 def test_a_conversation_over_its_limit_gets_one_short_reply_and_is_not_processed(limited):
-    statuses = [say(limited, "too-fast-1", "还款失败了") for _ in range(24)]
-    assert [status for status, _ in statuses[:20]] == [200] * 20
-    refused = [answer for status, answer in statuses[20:] if status == 429]
-    assert refused and all(answer == [{"recipient_id": "too-fast-1", "text": TOO_FAST}] for answer in refused)
+    answers, seconds = burst(30, lambda n: say(limited, "too-fast-1", "还款失败了"))
+    statuses = [status for status, _ in answers]
+    # The default 20/60: a burst of 20, then one message back every 3 s.
+    assert 20 <= statuses.count(200) <= 20 + seconds / 3 + 1 and statuses.count(429) > 0
+    assert all(answer == [{"recipient_id": "too-fast-1", "text": TOO_FAST}]
+               for status, answer in answers if status == 429)
     # Another conversation from the same address is not affected.
     assert say(limited, "too-fast-2", "还款失败了")[0] == 200
 
 
 def test_the_address_limit_believes_forwarded_addresses_only_from_a_trusted_proxy(limited):
-    async def burst() -> List[int]:
-        loop = asyncio.get_running_loop()
-        jobs = [loop.run_in_executor(None, lambda n=n: say(limited, f"nat-{n}", "你好",
-                                                           headers={"X-Forwarded-For": "203.0.113.9"})[0])
-                for n in range(250)]
-        return await asyncio.gather(*jobs)
-
-    started = time.monotonic()
-    statuses = asyncio.run(burst())
-    refill = 2 * (time.monotonic() - started)  # the default 120/60 gives back two messages a second
-    assert statuses.count(429) > 0 and statuses.count(200) <= 120 + refill + 1
+    behind_proxy = {"X-Forwarded-For": "203.0.113.9"}
+    answers, seconds = burst(250, lambda n: say(limited, f"nat-{n}", "你好", headers=behind_proxy))
+    statuses = [status for status, _ in answers]
+    # The default 120/60: a burst of 120, then two messages back a second.
+    assert 120 <= statuses.count(200) <= 120 + 2 * seconds + 1 and statuses.count(429) > 0
     assert set(statuses) == {200, 429}
     # The same proxy forwarding someone else, and the same claimed address from an untrusted peer: served.
     assert say(limited, "other-client", "你好", headers={"X-Forwarded-For": "203.0.113.10"})[0] == 200
@@ -107,7 +112,7 @@ def test_the_address_limit_believes_forwarded_addresses_only_from_a_trusted_prox
 def test_one_flooding_client_does_not_hurt_the_others(limited):
     result = asyncio.run(flood_scenario(limited.url, normal=16, seconds=10, flood=True))
     assert result["normal_errors"] == 0, result["normal_error_examples"]
-    assert result["normal_messages"] >= 16 * 5
+    assert result["normal_messages"] >= 16 * 2  # every conversation answered, more than once
     assert result["flood_sent"] >= 450
     assert set(result["flood_statuses"]) <= {"200", "429"}, result["flood_statuses"]
     # its first burst of 20 and the refill (one per 3 s) were processed, the rest refused
