@@ -61,6 +61,11 @@ bench: .venv/dev-installed build/jieba/userdict.txt ## speed and growth vs Rasa'
 
 .PHONY: bench
 
+purge: .venv/installed ## delete conversations older than RETENTION_DAYS (default 180) now; the server also does it hourly
+	$(VENV_BIN)/python -m assistant.erasure purge
+
+.PHONY: purge
+
 clean: ## remove the model, build outputs and results (keeps .venv and var/)
 	rm -rf models build results
 

@@ -4,18 +4,27 @@ If the dialogue produced no message (the action server is down, an action crashe
 raised), the channel sends an apology and the official hotlines instead of leaving the user in
 silence. The classes keep Rasa's channel names, so the URLs stay /webhooks/rest/webhook and
 /socket.io.
+
+Both channels also refuse what a person typing never sends (assistant/limits.py has the settings):
+malformed requests (REST: 400 with a short JSON error, 413 when too large; socket.io: the event is
+dropped, the connection kept) and messages over the rate limits per conversation and per client
+address (one short Chinese reply, the message is not processed).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
-from sanic import Blueprint
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
+from assistant import limits
 from assistant.knowledge import load_knowledge
 
 logger = logging.getLogger(__name__)
@@ -60,7 +69,9 @@ class RestInputWithReply(RestInput):
     """POST /webhooks/rest/webhook, answered by a JSON list of bot messages."""
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        return super().blueprint(with_reply_guarantee(on_new_message))
+        blueprint = super().blueprint(with_reply_guarantee(on_new_message))
+        blueprint.middleware(rest_request_guard(), "request")
+        return blueprint
 
 
 class SocketIOInputWithReply(SocketIOInput):
@@ -78,6 +89,8 @@ class SocketIOInputWithReply(SocketIOInput):
         blueprint = super().blueprint(with_reply_guarantee(on_new_message))
         # Rasa turns python-socketio's origin check off; put it back, limited to the page.
         self.sio.eio.cors_allowed_origins = self.cors_allowed_origins
+        guard_socketio_messages(self.sio, self.namespace or "/", self.user_message_evt, self.bot_message_evt,
+                                self.metadata_key)
         return blueprint
 
 
@@ -87,3 +100,96 @@ def _as_list(origins: Any) -> List[str]:
     if isinstance(origins, str):
         return [origin.strip() for origin in origins.split(",") if origin.strip()]
     return list(origins)
+
+
+def too_fast_reply() -> str:
+    return load_knowledge().template("too_fast")
+
+
+def _bad_request(error: str, status: int = 400) -> HTTPResponse:
+    return response.json({"error": error}, status=status)
+
+
+def parse_rest_message(body: bytes) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    """The webhook's JSON object, or why it is refused: (payload, None) or (None, error)."""
+    if not body or not body.strip():
+        return None, "empty body: send a JSON object with sender and message"
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "the body is not UTF-8"
+    except RecursionError:
+        return None, "JSON nested too deeply"
+    except ValueError:
+        return None, "the body is not valid JSON"
+    if not isinstance(payload, dict):
+        return None, "the body must be a JSON object with sender and message"
+    if limits.too_deep(payload):
+        return None, "JSON nested too deeply"
+    for key in ("sender", "message"):
+        if not isinstance(payload.get(key), str):
+            return None, f"{key} must be a string"
+    if not payload["sender"].strip():
+        return None, "sender must not be empty"
+    if payload.get("metadata") is not None and not isinstance(payload["metadata"], dict):
+        return None, "metadata must be a JSON object"
+    return payload, None
+
+
+def rest_request_guard() -> Callable[[Request], Awaitable[Optional[HTTPResponse]]]:
+    """Sanic request middleware for the REST webhook: a response refuses the request, None lets it through."""
+    max_bytes = limits.max_request_bytes()
+    trusted = limits.trusted_proxies_from_env()
+    rate_limits = limits.RateLimits.from_env()
+
+    async def guard(request: Request) -> Optional[HTTPResponse]:
+        if request.method != "POST" or not request.path.endswith("/webhook"):
+            return None
+        if len(request.body or b"") > max_bytes:
+            return _bad_request(f"request body larger than {max_bytes} bytes", status=413)
+        payload, error = parse_rest_message(request.body)
+        if error:
+            return _bad_request(error)
+        address = limits.client_address(request.ip, request.headers, trusted)
+        if not rate_limits.allow(payload["sender"], address):
+            logger.info("Rate limit: refused a REST message (conversation %s)", payload["sender"])
+            return response.json([{"recipient_id": payload["sender"], "text": too_fast_reply()}], status=429)
+        return None
+
+    return guard
+
+
+def _valid_socketio_message(data: Any, metadata_key: str) -> bool:
+    return (isinstance(data, dict) and isinstance(data.get("message", ""), str)
+            and isinstance(data.get("session_id", ""), str)
+            and isinstance(data.get(metadata_key, {}), (dict, type(None))) and not limits.too_deep(data))
+
+
+def guard_socketio_messages(sio: Any, namespace: str, message_event: str, reply_event: str,
+                            metadata_key: str) -> None:
+    """Wraps the socket.io message handler Rasa registered: malformed events are dropped (the
+    connection stays), and messages over a rate limit get one "您发送得太快了" and are not processed."""
+    handlers = sio.handlers[namespace]
+    handle_message = handlers[message_event]
+    sio.eio.max_http_buffer_size = limits.max_request_bytes()
+    trusted = limits.trusted_proxies_from_env()
+    rate_limits = limits.RateLimits.from_env()
+
+    async def guarded(sid: str, *args: Any) -> None:
+        data = args[0] if len(args) == 1 else None
+        if not _valid_socketio_message(data, metadata_key):
+            logger.warning("Dropped a malformed socket.io message (socket %s)", sid)
+            return
+        conversation = data.get("session_id") or sid
+        environ = sio.get_environ(sid, namespace) or {}
+        request = environ.get("sanic.request")
+        peer = request.ip if request is not None else environ.get("REMOTE_ADDR", "")
+        address = limits.client_address(peer, request.headers if request is not None else {}, trusted)
+        if not rate_limits.allow(conversation, address):
+            if rate_limits.should_tell(conversation):
+                logger.info("Rate limit: refused socket.io messages (conversation %s)", conversation)
+                await sio.emit(reply_event, {"text": too_fast_reply()}, room=sid)
+            return
+        await handle_message(sid, data)
+
+    handlers[message_event] = guarded

@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 # The action that runs once the customer confirmed "删除我的聊天记录" (actions/privacy.py).
 ERASE_ACTION = "action_delete_history"
 # Sent with its reply: the chat page then forgets its local copy of the conversation (web/static/app.js).
-CLEAR_PAGE_MESSAGE = {"clear_history": True}
+# Rasa's socket.io channel emits a custom message's "data" as the event's payload: {"clear_history": true}.
+CLEAR_PAGE_MESSAGE = {"data": {"clear_history": True}}
 
 DEFAULT_RETENTION_DAYS = 180
 

@@ -36,6 +36,7 @@ import logging
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, Optional
 
 import sqlalchemy as sa
@@ -47,6 +48,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from assistant import speedups
+from assistant.erasure import erase_conversation, erasure_confirmed
+from assistant.privacy import mask_events, mask_slots, unmasked_events
+from assistant.private_files import create_private_file
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +101,8 @@ class TunedSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         speedups.install()
         self._fast_sqlite = False
+        if dialect == "sqlite" and not host and db not in ("", ":memory:"):
+            create_private_file(Path(db))  # conversations: readable by the service user only
         super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query,
                          **kwargs)
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
@@ -154,6 +160,8 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        if self._erase_or_mask(tracker):
+            return
         if not self._fast_sqlite:
             return await super().save(tracker)
         await self.stream_events(tracker)
@@ -175,6 +183,29 @@ class TunedSQLTrackerStore(SQLTrackerStore):
                     and not any(isinstance(event, SessionStarted) for event in new_events))
             last_row_id = self._last_row_id(connection, tracker.sender_id) if keep else None
         self._keep(tracker, last_row_id)  # after the commit
+
+    def _erase_or_mask(self, tracker: DialogueStateTracker) -> bool:
+        """Before anything is stored or streamed: erase the conversation if the customer just
+        confirmed it (True: nothing left to save), else mask personal data in the new events, in
+        place, so that the tracker kept in memory and the next turns see what the database holds."""
+        new_events = unmasked_events(tracker.events)
+        if erasure_confirmed(new_events):
+            self.erase(tracker.sender_id)
+            return True
+        mask_events(new_events)
+        mask_slots(tracker.slots.values())
+        return False
+
+    def erase(self, sender_id: str) -> int:
+        """Deletes every stored event of one conversation (and forgets its kept tracker)."""
+        if self._fast_sqlite:
+            self._kept.pop(sender_id, None)
+        return erase_conversation(self.engine, sender_id)
+
+    def forget_kept_trackers(self) -> None:
+        """After rows were deleted behind the conversations' backs (retention): rebuild every tracker."""
+        if self._fast_sqlite:
+            self._kept.clear()
 
     @staticmethod
     def _last_row_id(connection: Any, sender_id: str) -> Optional[int]:

@@ -276,6 +276,19 @@ def _profile_section(data: Dict[str, Any]) -> List[str]:
 FINDINGS = Path(__file__).with_name("FINDINGS.md")
 
 
+def _flood_table(data: Dict[str, Any]) -> List[str]:
+    flood = data.get("flood")
+    if not flood:
+        return ["(not measured in this run)"]
+    lines = ["| | normal messages | p50 | p99 | errors | flooding client got |", "|---|---:|---:|---:|---:|---|"]
+    for label in ("without", "with"):
+        run = flood[label]
+        statuses = ", ".join(f"{count} × {status}" for status, count in sorted(run["flood_statuses"].items())) or "–"
+        lines.append(f"| {label} the flood | {run['normal_messages']} | {run['normal_p50_ms']:.0f} ms "
+                     f"| {run['normal_p99_ms']:.0f} ms | {run['normal_errors']} | {statuses} |")
+    return lines
+
+
 def render(data: Dict[str, Any]) -> str:
     machine = data.get("machine", {})
     settings = data.get("settings", {})
@@ -333,6 +346,12 @@ def render(data: Dict[str, Any]) -> str:
     lines += _long_table(data)
     lines += ["", f"### With {settings.get('stored_conversations', 0):,} stored conversations", ""]
     lines += _stored_table(data)
+    lines += ["", "### One client flooding", "",
+              "Ours with its default rate limits (assistant/limits.py): 16 conversations, each from its own "
+              "address, at a person's pace (an answer, then 0.5 s before the next message), without and with "
+              "one more client sending 50 messages a second without waiting (`bench/flood.py`). Its messages "
+              "over the limit get HTTP 429 and the short reply, and are not processed.", ""]
+    lines += _flood_table(data)
     lines += ["", "## Where the time goes (ours, this run)", ""]
     lines += _profile_section(data)
     if FINDINGS.exists():

@@ -12,7 +12,10 @@ Steps (all traffic goes to 127.0.0.1; every load loop stops by itself):
    closed-loop load at each concurrency level, resident memory, and the latency of turns 1, 50
    and 200 of long conversations. Ours is also profiled with py-spy under load.
 3. Ours again with 10,000 stored conversations in its tracker database.
-4. results/bench/bench.json (raw), reports/bench.md and reports/bench.png (bench/report.py).
+4. Ours with its default rate limits: 16 conversations at a person's pace, without and with one
+   client flooding 50 messages a second (bench/flood.py). `python -m bench.run --only-flood` runs
+   just this step, on models/cs-assistant.tar.gz, and prints the figures.
+5. results/bench/bench.json (raw), reports/bench.md and reports/bench.png (bench/report.py).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from bench import loadgen, populate
 from bench.conversations import COMPARED_TURNS, LONG_CONVERSATION_CYCLE, SMOKE_CHECK
-from devtools.servers import ROOT, VENV_BIN, Assistant, process_tree
+from bench.flood import flood_scenario
+from devtools.servers import NO_RATE_LIMITS, ROOT, VENV_BIN, Assistant, process_tree
 
 PEER_CONFIG = ROOT / "eval" / "peer_rasa_default.yml"  # the same peer (a) that make eval measures
 PEER_ENDPOINTS = ROOT / "bench" / "peer_endpoints.yml"
@@ -310,8 +314,8 @@ def measure_system(name: str, model: str, endpoints: Path, out: Path, args: argp
     workdir = out / name
     shutil.rmtree(workdir, ignore_errors=True)
     assistant = Assistant(workdir=workdir, model=Path(model), endpoints=endpoints,
-                          extra_env=dict(extra_env or {}), extra_rasa_args=list(extra_rasa_args or []),
-                          workers=workers)
+                          extra_env={**NO_RATE_LIMITS, **(extra_env or {})},
+                          extra_rasa_args=list(extra_rasa_args or []), workers=workers)
     log(f"{name}: starting the action server and the Rasa server"
         + (f" ({workers} Sanic workers, Redis lock store)" if workers > 1 else ""))
     try:
@@ -354,7 +358,8 @@ def stored_conversations(model: str, out: Path, args: argparse.Namespace, source
     senders = filled.pop("senders")
     log(f"  {filled['events']:,} events, {filled['db_mb']} MB in {filled['seconds']} s")
     assistant = Assistant(workdir=workdir, model=Path(model), endpoints=OUR_ENDPOINTS,
-                          extra_env=dict(extra_env or {}), extra_rasa_args=list(extra_rasa_args or []))
+                          extra_env={**NO_RATE_LIMITS, **(extra_env or {})},
+                          extra_rasa_args=list(extra_rasa_args or []))
     result: Dict[str, Any] = {"populated": filled}
     try:
         result["startup"] = start(assistant)
@@ -381,6 +386,26 @@ def stored_conversations(model: str, out: Path, args: argparse.Namespace, source
     return result
 
 
+def measure_flood(model: str, out: Path, seconds: float) -> Dict[str, Any]:
+    """16 paced conversations, without and then with one client flooding; default rate limits."""
+    workdir = out / "ours-flood"
+    shutil.rmtree(workdir, ignore_errors=True)
+    assistant = Assistant(workdir=workdir, model=Path(model), endpoints=OUR_ENDPOINTS)
+    log("ours with its rate limits: 16 conversations at a person's pace, without and with a 50 msg/s flood")
+    result: Dict[str, Any] = {}
+    try:
+        start(assistant)
+        for label, flood in (("without", False), ("with", True)):
+            run = result[label] = asyncio.run(flood_scenario(assistant.url, seconds=seconds, flood=flood))
+            log(f"  {label} the flood: {run['normal_messages']} normal messages, p50 {run['normal_p50_ms']:.0f} ms, "
+                f"p99 {run['normal_p99_ms']:.0f} ms, errors {run['normal_errors']}; "
+                f"flooding client's statuses {run['flood_statuses']}")
+    finally:
+        assistant.stop()
+    result["log_problems"] = count_log_problems(workdir / "rasa-server.log")
+    return result
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per load level")
@@ -394,12 +419,19 @@ def main(argv: Optional[List[str]] = None) -> None:
                         help="also measure ours with this many Sanic workers + Redis lock store (1: skip)")
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--skip-stock", action="store_true", help="skip our model on stock Rasa serving")
+    parser.add_argument("--flood-seconds", type=float, default=10.0)
+    parser.add_argument("--only-flood", action="store_true", help="only the flood step (models/cs-assistant.tar.gz)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench.md")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.only_flood:
+        flood = measure_flood(str(ROOT / "models" / "cs-assistant.tar.gz"), args.out, args.flood_seconds)
+        (args.out / "flood.json").write_text(json.dumps(flood, ensure_ascii=False, indent=1), encoding="utf-8")
+        log(f"raw results: {args.out / 'flood.json'}")
+        return
     data: Dict[str, Any] = {"machine": machine_info(), "settings": {
         "levels": args.levels, "duration_s": args.duration, "long_turns": args.long_turns,
         "long_repeats": args.long_repeats, "stored_conversations": args.stored, "workers": args.workers,
@@ -409,6 +441,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                                   with_profile=True)
     data["ours_stored"] = stored_conversations(data["training"]["ours"]["model"], args.out, args,
                                                args.out / "ours" / "tracker.db")
+    data["flood"] = measure_flood(data["training"]["ours"]["model"], args.out, args.flood_seconds)
     if args.workers > 1 and shutil.which("redis-server"):
         # The same, with more Sanic workers the way Rasa supports it (RASA_WORKERS=N make run).
         data["ours_workers"] = measure_system(

@@ -97,6 +97,68 @@ def process_tree_memory(pid: int) -> Dict[str, int]:
     return total
 
 
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+# For Assistant(extra_env=...) when the client is a test suite or a load generator: one address sending
+# faster than people type, which the rate limits (assistant/limits.py) would refuse.
+NO_RATE_LIMITS = {"RATE_LIMIT_CONVERSATION": "0", "RATE_LIMIT_ADDRESS": "0"}
+
+
+@dataclass
+class LocalPostgres:
+    """A throw-away PostgreSQL 15 (Debian's binaries) on a free port, for tests of the SQL tracker store.
+
+    PostgreSQL refuses to run as root: as root, the server runs as the `postgres` user, in a data
+    directory of its own under /tmp (pytest's folders are private to root, postgres cannot enter them)."""
+
+    port: int = field(default_factory=free_port)
+    datadir: Optional[Path] = None
+
+    @staticmethod
+    def available() -> bool:
+        return (POSTGRES_BIN / "pg_ctl").exists() and (os.getuid() != 0 or _user_exists("postgres"))
+
+    def _run(self, command: List[str]) -> None:
+        if os.getuid() == 0:
+            command = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(command)]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=120)
+
+    def start(self) -> LocalPostgres:
+        import pwd
+        import tempfile
+
+        self.datadir = Path(tempfile.mkdtemp(prefix="cs-assistant-pg-"))
+        if os.getuid() == 0:
+            postgres = pwd.getpwnam("postgres")
+            os.chown(self.datadir, postgres.pw_uid, postgres.pw_gid)
+        self._run([str(POSTGRES_BIN / "initdb"), "-D", str(self.datadir), "-A", "trust", "-U", "rasa"])
+        self._run([str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.datadir), "-w", "-l", str(self.datadir / "log"),
+                   "-o", f"'-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1'", "start"])
+        return self
+
+    def tracker_env(self) -> Dict[str, str]:
+        """Environment for Assistant(extra_env=...): the tracker store in this server's `postgres` database."""
+        return {"TRACKER_DB_DIALECT": "postgresql", "TRACKER_DB_HOST": f"127.0.0.1:{self.port}",
+                "TRACKER_DB": "postgres", "TRACKER_DB_USER": "rasa", "TRACKER_DB_PASSWORD": ""}
+
+    def stop(self) -> None:
+        if self.datadir is None:
+            return
+        try:
+            self._run([str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"])
+        finally:
+            subprocess.run(["rm", "-rf", str(self.datadir)], check=False)
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 @dataclass
 class Assistant:
     """One action server plus one Rasa server, with their own SQLite tracker store."""
@@ -137,6 +199,7 @@ class Assistant:
             TRACKER_DB_PASSWORD="",
             WEB_ORIGIN=self.web_origin,
             SANIC_HOST="127.0.0.1",
+            RASA_AUTH_TOKEN=self.auth_token,
         )
         env.update(self.extra_env)
         return env
@@ -172,7 +235,8 @@ class Assistant:
         self.rasa_server = self._spawn(
             [str(VENV_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(endpoints),
              "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port),
-             "--enable-api", "--auth-token", self.auth_token,  # no --cors, as in scripts/run.sh
+             # "=": a token may start with "-"; no --cors, as in scripts/run.sh
+             "--enable-api", f"--auth-token={self.auth_token}",
              "--logging-config-file", "logging.yml", *self.extra_rasa_args],
             "rasa-server.log",
         )

@@ -5,14 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV_BIN=.venv/bin
-mkdir -p var
+# var/ holds the token and the conversations: private to this user (assistant/private_files.py).
+umask 077
+"$VENV_BIN/python" -m assistant.private_files var
 
 # The HTTP API needs a token; without one from the environment, keep a random one in var/.
+# Exported: the operators' deletion endpoint (assistant/privacy_api.py) checks the same token.
 if [[ -z "${RASA_AUTH_TOKEN:-}" ]]; then
   [[ -s var/rasa-auth-token ]] || "$VENV_BIN/python" -c "import secrets; print(secrets.token_urlsafe(32))" > var/rasa-auth-token
   RASA_AUTH_TOKEN=$(cat var/rasa-auth-token)
 fi
-export RASA_AUTH_TOKEN  # the operator console hot-swaps retrained models through Rasa's HTTP API
+export RASA_AUTH_TOKEN  # the operator console and the privacy API use Rasa's HTTP API token
 
 pids=()
 stop() {
@@ -44,7 +47,7 @@ fi
 # checks and answers CORS itself (credentials.yml). Sanic-CORS on top of it would send a second
 # Access-Control-Allow-Origin header, and browsers then refuse every socket.io response.
 "$VENV_BIN/rasa" run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials credentials.yml \
-  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" \
+  --interface "$RASA_HOST" --port "$RASA_PORT" --enable-api --auth-token="$RASA_AUTH_TOKEN" \
   --logging-config-file logging.yml &
 pids+=($!)
 

@@ -9,8 +9,10 @@ import uuid
 from typing import Any, Dict, List
 
 import pytest
+import sqlalchemy as sa
 
-from devtools.servers import Assistant
+from assistant.erasure import engine_from_env
+from devtools.servers import NO_RATE_LIMITS, Assistant
 from tests.conftest import ROOT, assert_only_official_numbers
 
 
@@ -19,7 +21,9 @@ def assistant(tmp_path_factory):
     model = ROOT / "models" / "cs-assistant.tar.gz"
     if not model.exists():
         pytest.fail("no trained model: run `make train` (make test does)")
-    server = Assistant(workdir=tmp_path_factory.mktemp("assistant"), model=model)
+    # The suite talks from one address, faster than any person (one test sends 42 messages in a row):
+    # no rate limits here. test_limits.py checks them with their defaults, on a server of its own.
+    server = Assistant(workdir=tmp_path_factory.mktemp("assistant"), model=model, extra_env=dict(NO_RATE_LIMITS))
     try:
         server.start()
         yield server
@@ -38,6 +42,18 @@ def post_json(url: str, payload: Dict[str, Any], timeout: float = 30) -> tuple[i
         return error.code, error.read().decode(errors="replace")
 
 
+def raw_rows(server: Assistant, sender: str) -> List[str]:
+    """Every stored event of a conversation, straight from the tracker database the server uses
+    (SQLite by default; PostgreSQL when the server is configured for it)."""
+    engine = engine_from_env(server.env())
+    try:
+        with engine.connect() as connection:
+            return [data for (data,) in connection.execute(
+                sa.text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id"), {"sender": sender})]
+    finally:
+        engine.dispose()
+
+
 class Conversation:
     """One user talking to the assistant; every reply is checked for invented numbers."""
 
@@ -54,6 +70,10 @@ class Conversation:
         for reply in replies:
             assert_only_official_numbers(reply.get("text", ""))
         return replies
+
+    def raw_rows(self) -> List[str]:
+        """The conversation's rows as the database holds them (the data column, read with SQL)."""
+        return raw_rows(self.server, self.sender)
 
     def text(self, message: str) -> str:
         return "\n".join(reply.get("text", "") for reply in self.say(message))

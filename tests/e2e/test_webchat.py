@@ -278,3 +278,30 @@ def test_http_headers_and_socket_origin(page_server, assistant):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request)
     assert refused.value.code == 400
+
+
+def test_deleting_the_history_empties_the_page_and_the_server(page: Page, page_server, assistant, problems):
+    from tests.conversation.conftest import raw_rows
+
+    chat = Chat(page).open(page_server.url)
+    chat.wait_for_greeting()
+    chat.say("银行卡6222021234560202被重复扣款了")
+    chat.expect_reply("以上方法解决您的问题了吗")
+    stored = "JSON.parse(localStorage.getItem('chat_session') || '{}')"
+    old_session = page.evaluate(f"{stored}.session_id")
+    assert raw_rows(assistant, old_session)
+
+    chat.say("删除我的聊天记录")
+    chat.expect_reply("确认要删除")
+    page.get_by_role("button", name="确认删除").click()
+    chat.expect_reply("已删除")
+
+    # The page reloads by itself into a new, empty conversation and says why.
+    expect(page.locator(".cleared-note")).to_have_text(" · 聊天记录已删除")
+    chat.wait_for_greeting()
+    expect(page.locator(USER)).to_have_count(0)
+    new_session = page.evaluate(f"{stored}.session_id")
+    assert new_session and new_session != old_session
+    assert "重复扣款" not in json.dumps(page.evaluate(stored), ensure_ascii=False)
+    assert raw_rows(assistant, old_session) == []
+    assert_page_clean(problems)

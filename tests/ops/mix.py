@@ -56,7 +56,7 @@ EXPECTED = {
     "products": {"tianxing_loan": 1, "xiaomi_after_sales": 1, "alipay": 2},
     "numbers": {"official": 1, "unofficial": 1, "unknown": 4},
     "scam_numbers": [{"number": "400-812-3456", "conversations": 3}],
-    "unknown_numbers": [{"number": "139****", "conversations": 1}],
+    "unknown_numbers": [{"number": "139****5678", "conversations": 1}],
     "intents": {"fraud_check": 6, "nlu_fallback": 4, "repayment_failure": 2, "ask_hotline": 2, "account_locked": 1,
                 "affirm": 1, "after_sales_repair": 1, "complaint": 1, "deny": 1, "out_of_scope": 1,
                 "withdrawal_failure": 1},

@@ -83,7 +83,7 @@ def test_no_personal_number_comes_back_from_any_endpoint(console, senders):
         assert mix.ID_NUMBER not in text and mix.ID_NUMBER[:10] not in text
         assert mix.MOBILE not in text
     transcript = call_json(console, f"conversations/{senders['id-number']}")["turns"]
-    assert transcript[0]["text"] == "我的身份证号是110****，账户被锁了"
+    assert transcript[0]["text"] == "我的身份证号是110101********1234，账户被锁了"
     assert transcript[0]["intent"] == "account_locked" and transcript[0]["confidence"] > 0.5
     assert transcript[1]["from"] == "bot" and transcript[1]["action"] == "action_answer_problem"
     assert transcript[1]["buttons"] == ["解决了", "没解决，找人工"]

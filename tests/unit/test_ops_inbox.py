@@ -62,7 +62,7 @@ def test_labelling_files_masked_new_examples_only(tmp_path: Path):
     assert {key: sum(r[key] for r in results) for key in results[0]} == {"filed": 2, "skipped_heldout": 1,
                                                                           "skipped_known": 1}
     filed = load_data(str(inbox.reviewed_file)).intent_examples
-    assert sorted(m.get("text") for m in filed) == sorted(["我的机子进水了，电话138****", "【机子】(product)进水"])
+    assert sorted(m.get("text") for m in filed) == sorted(["我的机子进水了，电话138****5678", "【机子】(product)进水"])
     assert {m.get("intent") for m in filed} == {"after_sales_repair"}
     assert "13812345678" not in inbox.reviewed_file.read_text(encoding="utf-8")
     # Labelled again (another period, say): nothing twice.

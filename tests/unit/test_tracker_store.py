@@ -155,3 +155,36 @@ async def test_kept_trackers_are_bounded(tmp_path, monkeypatch):
         await _conversation(store, sender)
         await store.retrieve(sender)
     assert list(store._kept) == ["b", "c"]
+
+
+async def test_personal_data_is_masked_in_the_rows_and_in_the_tracker_kept_for_the_next_turn(tmp_path):
+    store = TunedSQLTrackerStore(domain=_domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
+    await store.get_or_create_tracker("a")
+    tracker = await store.retrieve("a")  # a tracker the store hands out is kept between turns
+    entity = {"entity": "phone_number", "value": "13812345678", "start": 2, "end": 13}
+    tracker.update(UserUttered("手机13812345678", {"name": "fraud_check", "confidence": 0.9}, [entity]))
+    assert tracker.latest_message.entities[0]["value"] == "13812345678"  # in flight: the full number
+    await store.save(tracker)
+
+    with sqlite3.connect(tmp_path / "t.db") as connection:
+        rows = " ".join(data for (data,) in connection.execute("SELECT data FROM events"))
+    kept = await store.retrieve("a")
+    assert kept is tracker  # the kept tracker, masked like the rows
+    assert "13812345678" not in rows and "138****5678" in rows
+    assert kept.latest_message.text == "手机138****5678"
+    assert kept.latest_message.entities[0]["value"] == "138****5678"
+
+
+async def test_the_turn_that_confirms_deletion_erases_instead_of_saving(tmp_path):
+    store = TunedSQLTrackerStore(domain=_domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
+    tracker = await store.get_or_create_tracker("a")
+    tracker.update(UserUttered("银行卡6222021234560202", {"name": "duplicate_charge", "confidence": 0.9}))
+    await store.save(tracker)
+    tracker = await store.retrieve("a")
+    for event in (UserUttered("/affirm", {"name": "affirm", "confidence": 1.0}),
+                  ActionExecuted("action_delete_history"), BotUttered("已删除")):
+        tracker.update(event)
+    await store.save(tracker)
+    with sqlite3.connect(tmp_path / "t.db") as connection:
+        assert connection.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    assert await store.retrieve("a") is None

@@ -20,6 +20,9 @@
   var RETRYING = "客服服务恢复后，本页会自动重新连接";
   var NOT_LOADED = "客服组件加载失败，请刷新页面或稍后再试";
   var CONNECT_TIMEOUT_MS = 10000;
+  var WIDGET_STORAGE_KEY = "chat_session";  /* where rasa-webchat keeps the conversation (params.storage) */
+  var CLEARED_NOTICE = "聊天记录已删除";
+  var RELOAD_AFTER_CLEAR_MS = 1500;
 
   /* The widget shows itself only once the server confirmed a session; until then the page shows
    * its own placeholder, and a notice in Chinese when the server cannot be reached. */
@@ -82,6 +85,26 @@
     });
   }
 
+  /* The customer confirmed "删除我的聊天记录": the server has erased the conversation and sends
+   * {clear_history: true} (assistant/erasure.py). Let them read the confirmation, then drop the
+   * widget's copy and start over with a new session (a new conversation id). */
+  function forgetConversation() {
+    setTimeout(function () {
+      window.localStorage.removeItem(WIDGET_STORAGE_KEY);
+      window.sessionStorage.setItem("cs-history-cleared", "1");
+      window.location.reload();
+    }, RELOAD_AFTER_CLEAR_MS);
+  }
+
+  function showClearedNotice() {
+    if (window.sessionStorage.getItem("cs-history-cleared") !== "1") return;
+    window.sessionStorage.removeItem("cs-history-cleared");
+    var note = document.createElement("span");
+    note.className = "cleared-note";
+    note.textContent = " · " + CLEARED_NOTICE;
+    statusLine.insertAdjacentElement("afterend", note);
+  }
+
   if (!window.WebChat || typeof window.WebChat.default !== "function" || !config.socketUrl) {
     setState("offline", NOT_LOADED);
     return;
@@ -89,6 +112,7 @@
 
   installImeGuard();
   watchWidget();
+  showClearedNotice();
 
   var connectTimer = setTimeout(function () { setState("offline", UNREACHABLE); }, CONNECT_TIMEOUT_MS);
 
@@ -116,6 +140,9 @@
       connect: function () {
         clearTimeout(connectTimer);
         setState("online");
+      },
+      bot_uttered: function (message) {
+        if (message && message.clear_history) forgetConversation();
       },
       connect_error: function () { setState("offline", UNREACHABLE); },
       disconnect: function () { setState("offline", UNREACHABLE); }
