@@ -2,8 +2,9 @@
 
 Mobile, ID, bank-card, e-mail and any other numbers of 7+ digits (400/800 ones included) are masked
 by assistant.privacy.mask_personal_data (the store's and the log filter's rule), on every text the
-console returns, older stored rows included. Numbers listed in knowledge/services.yml (official hotlines, known unofficial numbers) stay readable: the assistant's
-replies carry them, and they say nothing about a customer. An unknown number is shown in full only in
+console returns, older stored rows included. Numbers listed in knowledge/services.yml (official
+hotlines, known unofficial numbers) stay readable: the assistant's replies carry them, and they say
+nothing about a customer. An unknown number is shown in full only in
 the dashboard's list of likely scam numbers (ops.metrics).
 """
 
