@@ -78,6 +78,11 @@ class Conversation:
     def text(self, message: str) -> str:
         return "\n".join(reply.get("text", "") for reply in self.say(message))
 
+    def latest_intent(self) -> str:
+        """The intent the assistant understood in the user's latest message."""
+        said = [event for event in self.stored_events() if event["event"] == "user"]
+        return said[-1]["parse_data"]["intent"]["name"]
+
     def stored_events(self) -> List[Dict[str, Any]]:
         """The conversation's events as the tracker store holds them (HTTP API, with the token)."""
         url = f"{self.server.url}/conversations/{self.sender}/tracker?token={self.server.auth_token}"

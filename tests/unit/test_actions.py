@@ -60,6 +60,30 @@ async def test_a_complaint_is_answered_and_escalated_to_the_hotline(domain):
     assert "400-100-3399" in messages[1]["text"]
 
 
+async def test_calling_tips_ask_which_service_when_none_is_in_context(domain):
+    messages, events = await run(ActionAnswerProblem(), tracker("call_tips"), domain)
+    assert [b["title"] for b in messages[0]["buttons"]] == ["贷款", "售后", "支付宝"]
+    assert messages[0]["buttons"][2]["payload"] == '/call_tips{"product": "alipay"}'
+    assert SlotSet("topic", "call_tips") in events
+
+
+async def test_calling_tips_for_the_product_in_context_come_with_its_hotline_card(domain):
+    messages, _ = await run(ActionAnswerProblem(), tracker("call_tips", slots={"product": "tianxing_loan"}), domain)
+    assert "月初" in messages[0]["text"]
+    assert "400-100-3399" in messages[1]["text"] and "身份证" in messages[1]["text"]
+
+
+async def test_other_channels_for_plain_xiaomi_ask_between_its_two_services(domain):
+    messages, _ = await run(ActionAnswerProblem(), tracker("contact_channels", [("product", "xiaomi")]), domain)
+    assert [b["title"] for b in messages[0]["buttons"]] == ["售后", "贷款"]
+
+
+async def test_other_channels_are_answered_without_a_hotline_card(domain):
+    messages, _ = await run(ActionAnswerProblem(), tracker("contact_channels", [("product", "xiaomi_after_sales")]),
+                            domain)
+    assert len(messages) == 1 and "微博" in messages[0]["text"] and "400-100-5678" not in messages[0]["text"]
+
+
 async def test_handoff_gives_the_card_of_the_product_in_context(domain):
     messages, _ = await run(ActionHandoff(), tracker("ask_hotline", slots={"product": "tianxing_loan"}), domain)
     card = messages[0]["text"]

@@ -11,6 +11,8 @@ PROBLEM_INTENTS = [
     "repayment_failure", "account_locked", "login_failure", "duplicate_charge", "withdrawal_failure",
     "quota_frozen", "interest_fees", "earnings_query", "after_sales_repair", "return_exchange",
     "device_connection", "complaint", "loan_offer_risk", "brand_change",
+    "payment_failure", "bill_error", "investment_risk", "card_binding", "repayment_date", "quota_increase",
+    "repair_progress", "spare_parts", "service_locations", "call_tips", "contact_channels",
 ]
 
 
