@@ -21,6 +21,11 @@ export TRACKER_DB ?= var/tracker.db
 export TRACKER_DB_USER ?=
 export TRACKER_DB_PASSWORD ?=
 export MODEL ?= models/cs-assistant.tar.gz
+# make cluster (deploy/cluster.sh): replicas, local PostgreSQL and Redis unless TRACKER_DB_HOST / REDIS_URL.
+export RASA_REPLICAS ?= 2
+export PG_PORT ?= 5432
+export REDIS_PORT ?= 6379
+export REDIS_URL ?=
 export PYTHONPATH := $(CURDIR)
 
 NLU_MIN_MACRO_F1 ?= 0.90
@@ -33,9 +38,12 @@ help: ## list the targets
 run: .venv/installed node_modules/.installed $(MODEL) ## set up, train if needed, start action server + Rasa + chat page
 	scripts/run.sh
 
+cluster: .venv/installed node_modules/.installed cluster-deps $(MODEL) ## RASA_REPLICAS Rasa servers on PostgreSQL + Redis behind nginx
+	deploy/cluster.sh
+
 train: $(MODEL) ## train the model if it is missing or older than its inputs
 
-test: .venv/dev-installed node_modules/.installed browser-deps ## set up, then lint, unit tests, validate, train, conversation and browser tests
+test: .venv/dev-installed node_modules/.installed browser-deps cluster-deps ## set up, then lint, unit tests, validate, train, conversation and browser tests
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/pytest tests/unit
 	$(RASA) data validate --fail-on-warnings
@@ -43,7 +51,7 @@ test: .venv/dev-installed node_modules/.installed browser-deps ## set up, then l
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/heldout.yml --out results/heldout
 	$(VENV_BIN)/python scripts/check_nlu_threshold.py results/heldout/intent_report.json $(NLU_MIN_MACRO_F1)
-	$(VENV_BIN)/pytest tests/conversation tests/e2e
+	$(VENV_BIN)/pytest tests/conversation tests/e2e tests/cluster
 
 validate: .venv/installed build/jieba/userdict.txt ## check domain, rules and training data
 	$(RASA) data validate --fail-on-warnings
@@ -81,6 +89,18 @@ browser-deps: ## install Debian's chromium + Chinese fonts for the browser tests
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk; \
 	fi
 
+cluster-deps: ## install Debian's redis-server, nginx, PostgreSQL 15, acl and envsubst for make cluster, if missing
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v nginx >/dev/null || missing="$$missing nginx"; \
+	command -v setfacl >/dev/null || missing="$$missing acl"; \
+	command -v envsubst >/dev/null || missing="$$missing gettext-base"; \
+	[ -x /usr/lib/postgresql/15/bin/postgres ] || missing="$$missing postgresql-15"; \
+	if [ -n "$$missing" ]; then \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
 .venv/dev-installed: .venv/installed requirements-dev.txt
 	$(VENV_BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
@@ -93,4 +113,4 @@ $(MODEL): $(TRAINING_INPUTS) | .venv/installed
 		--fixed-model-name $(basename $(basename $(notdir $(MODEL))))
 	touch $@
 
-.PHONY: help run train test validate clean browser-deps
+.PHONY: help run cluster train test validate clean browser-deps cluster-deps
