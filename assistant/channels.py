@@ -14,7 +14,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
-from sanic import Blueprint
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, Sanic
 
 from assistant.knowledge import load_knowledge
 
@@ -56,11 +57,56 @@ def with_reply_guarantee(
     return handle
 
 
+def answering_retries_once(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]], app: Callable[[], Sanic],
+) -> Callable[[UserMessage], Awaitable[None]]:
+    """A message sent again with the same `metadata.message_id` is answered from the tracker store.
+
+    A client whose request failed (its replica died, the connection broke) cannot know whether the turn
+    was stored before the failure; it sends the message again with the same id. If that id is already
+    stored, the stored replies are sent again and the turn is not run (nor stored) a second time.
+    """
+
+    async def handle(message: UserMessage) -> None:
+        message_id = (message.metadata or {}).get("message_id")
+        if message_id:
+            tracker = await app().ctx.agent.tracker_store.retrieve(message.sender_id)
+            replies = _stored_replies(tracker.events if tracker else [], str(message_id))
+            if replies is not None:
+                logger.info("Message %s of conversation %s was already answered: replies sent again",
+                            message_id, message.sender_id)
+                for reply in replies:
+                    await message.output_channel.send_response(message.sender_id, reply)
+                return
+        await on_new_message(message)
+
+    return handle
+
+
+def _stored_replies(events: Any, message_id: str) -> Optional[List[Dict[str, Any]]]:
+    """The bot messages that answered the user message `message_id`, or None if it is not stored."""
+    replies: Optional[List[Dict[str, Any]]] = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            if replies is not None:
+                break
+            if (event.metadata or {}).get("message_id") == message_id:
+                replies = []
+        elif isinstance(event, BotUttered) and replies is not None:
+            replies.append({key: value for key, value in event.message().items() if value is not None})
+    return replies
+
+
 class RestInputWithReply(RestInput):
-    """POST /webhooks/rest/webhook, answered by a JSON list of bot messages."""
+    """POST /webhooks/rest/webhook, answered by a JSON list of bot messages.
+
+    Optional `"metadata": {"message_id": "..."}` makes a retry safe (answering_retries_once)."""
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        return super().blueprint(with_reply_guarantee(on_new_message))
+        servers: List[Sanic] = []
+        blueprint = super().blueprint(with_reply_guarantee(answering_retries_once(on_new_message, lambda: servers[0])))
+        blueprint.listener("before_server_start")(lambda server, _loop: servers.append(server))
+        return blueprint
 
 
 class SocketIOInputWithReply(SocketIOInput):

@@ -11,7 +11,7 @@ from typing import Iterator, List
 import pytest
 
 from assistant.lock_store import RedisTurnLockStore
-from devtools.servers import free_port, wait_until_up
+from devtools.servers import free_port
 
 
 @pytest.fixture(scope="module")
