@@ -61,10 +61,9 @@ eval: .venv/dev-installed build/jieba/userdict.txt ## accuracy vs two peers (hel
 
 .PHONY: eval
 
-bench: .venv/dev-installed build/jieba/userdict.txt ## speed and growth vs Rasa's default setup (~30 min): reports/bench.md
-	@command -v redis-server >/dev/null || { SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
+bench: .venv/dev-installed node_modules/.installed build/jieba/userdict.txt cluster-deps $(MODEL) ## speed and growth vs Rasa's default setup, then the cluster (~40 min): reports/bench.md, reports/cluster.md
 	$(VENV_BIN)/python -m bench.run
+	$(VENV_BIN)/python -m bench.cluster
 
 .PHONY: bench
 

@@ -38,7 +38,11 @@ def replica_holding(cluster: Cluster, socket_ids: List[str]) -> int:
                 body = response.read().decode(errors="replace")
         except urllib.error.HTTPError as error:
             body = error.read().decode(errors="replace")
-        except OSError:  # a long poll held open: this replica has the session
+        except TimeoutError:  # a long poll held open: this replica has the session
+            body = ""
+        except urllib.error.URLError as error:
+            if not isinstance(error.reason, TimeoutError):
+                continue  # refused: the replica is down
             body = ""
         if "Invalid session" not in body:
             holders.append(replica)
