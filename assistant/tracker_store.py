@@ -1,24 +1,26 @@
 """Rasa's SQL tracker store, tuned for speed; what it stores and returns is unchanged.
 
 endpoints.yml names this class instead of `type: SQL`. It is Rasa's `SQLTrackerStore` (same
-table, same rows, same queries for other dialects) with these deployment settings:
+table, same rows, same queries for other dialects such as MySQL) with these deployment settings:
 
 - SQLite: connections are pooled and reused instead of opened for every read and write, and
   the database runs in WAL mode (readers never wait for the writer, one sync per commit
   instead of several). `TRACKER_DB_SYNCHRONOUS` (default NORMAL) sets SQLite's `synchronous`:
   with NORMAL a committed turn survives a crash of the server process; FULL also syncs every
   commit to disk, for the last turns to survive a power cut as well.
-- SQLite: a turn's read and write are single SQL statements run through SQLAlchemy Core
+- SQLite and PostgreSQL: a turn's read and write are single SQL statements run through SQLAlchemy Core
   instead of the ORM (whose per-row objects and query building cost more than the database
   work itself): the same query for the latest session's events (ordered by id), the same
   count of the events already stored, and the same rows inserted, in one transaction.
-- SQLite: the trackers of recent conversations stay in memory between turns (an LRU of
+- SQLite and PostgreSQL: the trackers of recent conversations stay in memory between turns (an LRU of
   `TRACKER_CACHE_SIZE` conversations, default 1000; 0 turns it off). Rebuilding a tracker from
   the database replays every event of the session, which made each turn slower than the one
   before. A kept tracker is used only while it is exactly what the database holds: no row was
   written for the conversation since (checked on every turn with the conversation's last row
-  id, so other processes' writes are seen), nothing was added to it without being saved, it is
-  the latest-session tracker this store handed out, and no new session was started in it.
+  id, so writes by other processes are seen: with several replicas (`make cluster`), a turn
+  that ran on another replica makes the next one here rebuild the tracker), nothing was added
+  to it without being saved, it is the latest-session tracker this store handed out, and no new
+  session was started in it.
   Otherwise it is rebuilt from the database as before.
 - It installs assistant.speedups (action responses validated with a validator built once,
   event classes looked up in a table).
@@ -96,11 +98,13 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         **kwargs: Dict[str, Any],
     ) -> None:
         speedups.install()
-        self._fast_sqlite = False
+        self._fast_path = False
         super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query,
                          **kwargs)
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
             self._use_pooled_wal_sqlite()
+        elif self.engine.dialect.name == "postgresql":
+            self._use_core_queries_and_kept_trackers()
 
     def _use_pooled_wal_sqlite(self) -> None:
         synchronous = os.environ.get("TRACKER_DB_SYNCHRONOUS", "NORMAL").upper()
@@ -123,15 +127,19 @@ class TunedSQLTrackerStore(SQLTrackerStore):
             cursor.close()
 
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        self._fast_sqlite = True
+        self._use_core_queries_and_kept_trackers()
+        logger.debug("SQLite tracker store %s: pooled connections, WAL, synchronous=%s", url.database, synchronous)
+
+    def _use_core_queries_and_kept_trackers(self) -> None:
+        """The single-statement reads and writes below, and trackers kept between turns (SQLite, PostgreSQL)."""
+        self._fast_path = True
         self._kept: OrderedDict[str, _KeptTracker] = OrderedDict()
         self._kept_max = int(os.environ.get("TRACKER_CACHE_SIZE", "1000"))
-        logger.debug("SQLite tracker store %s: pooled connections, WAL, synchronous=%s", url.database, synchronous)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> Optional[DialogueStateTracker]:
-        if not self._fast_sqlite:
+        if not self._fast_path:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         kept = None if fetch_events_from_all_sessions else self._kept.get(sender_id)
         with self.engine.connect() as connection:
@@ -154,7 +162,7 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        if not self._fast_sqlite:
+        if not self._fast_path:
             return await super().save(tracker)
         await self.stream_events(tracker)
         kept = self._kept.pop(tracker.sender_id, None)

@@ -53,6 +53,6 @@ start_server() {
 case "$action" in
   start) if [[ -f "$data/PG_VERSION" ]]; then start_server; else initialise; fi ;;
   stop) as_owner "$PG_BIN/pg_ctl" -D "$data" -m fast -w -s stop ;;
-  restart) as_owner "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -m fast -w -t 60 -s restart ;;
+  restart) let_postgres_through; as_owner "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -m fast -w -t 60 -s restart ;;
   *) echo "usage: $0 start|stop|restart DATA_DIR PORT" >&2; exit 2 ;;
 esac

@@ -72,6 +72,10 @@ class Cluster:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
+    @property
+    def pg_port(self) -> int:
+        return self.base + _PG
+
     def rasa_port(self, replica: int) -> int:
         return self.base + _RASA + replica
 
@@ -91,7 +95,7 @@ class Cluster:
         env.update(
             RASA_REPLICAS=str(self.replicas), RASA_PORT=str(self.rasa_port(0)),
             ACTION_PORT=str(self.action_port(0)), WEB_PORT=str(self.web_port),
-            PG_PORT=str(self.base + _PG), REDIS_PORT=str(self.base + _REDIS),
+            PG_PORT=str(self.pg_port), REDIS_PORT=str(self.base + _REDIS),
             WEB_ORIGIN=f"http://localhost:{self.web_port},http://127.0.0.1:{self.web_port}",
             CLUSTER_DIR=str(self.state_dir), RASA_AUTH_TOKEN=self.auth_token,
         )
@@ -126,7 +130,7 @@ class Cluster:
         """Every port the cluster listens on."""
         replicas = range(self.replicas)
         return [*(self.rasa_port(i) for i in replicas), *(self.action_port(i) for i in replicas),
-                self.action_port(0) + 100, self.web_port, self.web_port + 1, self.base + _PG, self.base + _REDIS]
+                self.action_port(0) + 100, self.web_port, self.web_port + 1, self.pg_port, self.base + _REDIS]
 
     def rasa_pid(self, replica: int) -> Optional[int]:
         return pid_listening_on(self.rasa_port(replica))
@@ -139,7 +143,7 @@ class Cluster:
 
     def restart_postgres(self) -> None:
         subprocess.run([str(ROOT / "deploy" / "postgres.sh"), "restart", str(self.state_dir / "postgres"),
-                        str(self.base + _PG)], check=True, capture_output=True)
+                        str(self.pg_port)], check=True, capture_output=True)
 
     def say(self, sender: str, text: str, replica: Optional[int] = None, timeout: float = 30,
             **extra: Any) -> Tuple[int, Any]:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from typing import List
 
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+
+from assistant.tracker_store import TunedSQLTrackerStore
 from devtools.cluster import request_json
+from devtools.servers import ROOT
 from tests.cluster.conftest import new_sender, reply_text, say, user_turns
 
 
@@ -68,3 +75,32 @@ def test_one_conversation_flooded_from_both_replicas_is_stored_one_whole_turn_at
         assert turn[-1]["event"] == "action" and turn[-1]["name"] == "action_listen", turn
     timestamps = [event["timestamp"] for event in events]
     assert timestamps == sorted(timestamps)
+
+
+def test_a_tracker_kept_in_memory_is_never_served_after_another_replica_wrote(cluster):
+    """Two tracker stores on the cluster's PostgreSQL, as two replicas: each keeps trackers between turns."""
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    password = (cluster.state_dir / "postgres-password").read_text().strip()
+
+    def store() -> TunedSQLTrackerStore:
+        return TunedSQLTrackerStore(domain=domain, dialect="postgresql", host=f"127.0.0.1:{cluster.pg_port}",
+                                    db="rasa", username="rasa", password=password)
+
+    async def talk() -> List[str]:
+        first, second = store(), store()
+        sender = new_sender()
+        tracker = await first.get_or_create_tracker(sender)
+        tracker.update(UserUttered("在第一个副本", {"name": "greet", "confidence": 1.0}))
+        await first.save(tracker)
+        kept_by_first = await first.retrieve(sender)
+        assert await first.retrieve(sender) is kept_by_first  # kept between turns
+
+        tracker = await second.retrieve(sender)
+        tracker.update(UserUttered("在第二个副本", {"name": "greet", "confidence": 1.0}))
+        await second.save(tracker)
+
+        latest = await first.retrieve(sender)
+        assert latest is not kept_by_first
+        return [event.text for event in latest.events if isinstance(event, UserUttered)]
+
+    assert asyncio.run(talk()) == ["在第一个副本", "在第二个副本"]
