@@ -141,8 +141,9 @@ class Cluster:
         os.kill(pid, signal.SIGKILL)
         return pid
 
-    def restart_postgres(self) -> None:
-        subprocess.run([str(ROOT / "deploy" / "postgres.sh"), "restart", str(self.state_dir / "postgres"),
+    def postgres(self, action: str) -> None:
+        """deploy/postgres.sh start|stop|restart on the cluster's local PostgreSQL."""
+        subprocess.run([str(ROOT / "deploy" / "postgres.sh"), action, str(self.state_dir / "postgres"),
                         str(self.pg_port)], check=True, capture_output=True)
 
     def say(self, sender: str, text: str, replica: Optional[int] = None, timeout: float = 30,

@@ -3,7 +3,10 @@ for the cluster tests on free ports with its own state directory, and stopped wi
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
@@ -14,10 +17,12 @@ from tests.conftest import assert_only_official_numbers
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory) -> Iterator[Cluster]:
+def cluster() -> Iterator[Cluster]:
     if not (ROOT / "models" / "cs-assistant.tar.gz").exists():
         pytest.fail("no trained model: run `make train` (make test does)")
-    cluster = Cluster(workdir=tmp_path_factory.mktemp("cluster"))
+    # Not under pytest's temporary directory: another pytest session of the same user may prune that
+    # while the cluster's PostgreSQL still runs in it. Kept (logs, database) when something fails.
+    cluster = Cluster(workdir=Path(tempfile.mkdtemp(prefix="cs-cluster-test-")))
     try:
         cluster.start()
         yield cluster
@@ -26,6 +31,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     # Ctrl-C / SIGTERM stops everything `make cluster` started.
     still_listening = [port for port in cluster.ports() if pid_listening_on(port) is not None]
     assert not still_listening, f"still listening after make cluster stopped: {still_listening}"
+    shutil.rmtree(cluster.workdir)
 
 
 def new_sender() -> str:
