@@ -2,13 +2,15 @@
 
     python -m bench.cluster [--duration 20] [--levels 32,64] [--out results/bench] [--report reports/cluster.md]
 
-1. For 1 and then 2 replicas: start `make cluster` (devtools/cluster.py) on free ports, then a closed-loop
+1. The baseline, in the same conditions: one action server and one Rasa server on SQLite, as `make run`
+   starts them (devtools/servers.py), at the first level.
+2. For 1 and then 2 replicas: start `make cluster` (devtools/cluster.py) on free ports, then a closed-loop
    load over the REST webhook through nginx at each level (bench/loadgen.py): messages/s, latency, errors,
    CPU time per message (every process of the cluster, PostgreSQL included) and memory (PSS) per replica.
-2. With 2 replicas under load, replica 0 is SIGKILLed a third into the run. Requests in flight fail
+3. With 2 replicas under load, replica 0 is SIGKILLed a third into the run. Requests in flight fail
    (the load generator does not retry); afterwards every conversation's stored user turns are compared with
    what the load generator sent: a turn answered but not stored is lost, one stored twice is duplicated.
-3. results/bench/cluster.json (raw) and reports/cluster.md.
+4. results/bench/cluster.json (raw) and reports/cluster.md.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any, Dict, List, Optional
 from bench import loadgen
 from bench.run import CpuMeter, log, machine_info
 from devtools.cluster import Cluster, request_json
-from devtools.servers import ROOT, pid_listening_on, process_tree, process_tree_memory
+from devtools.servers import ROOT, Assistant, pid_listening_on, process_tree, process_tree_memory
 
 
 def cluster_pids(cluster: Cluster) -> List[int]:
@@ -44,20 +46,33 @@ def replica_memory(cluster: Cluster) -> List[Dict[str, int]]:
     return rows
 
 
-def run_levels(cluster: Cluster, levels: List[int], duration: float) -> List[Dict[str, Any]]:
-    asyncio.run(loadgen.run_level(cluster.url, 8, 5, label="cluster-warmup"))
+def run_levels(url: str, pids: List[int], levels: List[int], duration: float, label: str) -> List[Dict[str, Any]]:
+    asyncio.run(loadgen.run_level(url, 8, 5, label=f"{label}-warmup"))
     rows = []
     for concurrency in levels:
-        with CpuMeter(cluster_pids(cluster)) as meter:
-            level = asyncio.run(loadgen.run_level(cluster.url, concurrency, duration, label=f"r{cluster.replicas}"))
+        with CpuMeter(pids) as meter:
+            level = asyncio.run(loadgen.run_level(url, concurrency, duration, label=label))
         row = level.as_dict()
         row["cpu"] = meter.result
         cores = meter.result["servers_cores"]
         row["cpu_ms_per_message"] = round(1000 * cores * level.duration / max(1, level.messages), 1)
-        log(f"  {cluster.replicas} replica(s), {concurrency} conversations: {level.throughput} msg/s, "
+        log(f"  {label}, {concurrency} conversations: {level.throughput} msg/s, "
             f"p99 {level.p99_ms} ms, errors {level.errors}, {row['cpu_ms_per_message']} CPU ms/message")
         rows.append(row)
     return rows
+
+
+def baseline(level: int, duration: float, workdir: Path) -> Dict[str, Any]:
+    """One action server + one Rasa server on SQLite (make run's way), measured like the cluster."""
+    log("baseline: one process on SQLite, as make run")
+    assistant = Assistant(workdir=workdir / "baseline", model=ROOT / "models" / "cs-assistant.tar.gz")
+    try:
+        assistant.start()
+        rows = run_levels(assistant.url, [assistant.rasa_server.pid, assistant.action_server.pid], [level],
+                          duration, "make run")
+        return {"levels": rows, "rasa_pss": process_tree_memory(assistant.rasa_server.pid)["pss"]}
+    finally:
+        assistant.stop()
 
 
 def stored_user_turns(cluster: Cluster, sender: str, replica: int) -> int:
@@ -97,7 +112,8 @@ def replica_kill(cluster: Cluster, concurrency: int, duration: float) -> Dict[st
 
 
 def measure(levels: List[int], duration: float, workdir: Path) -> Dict[str, Any]:
-    results: Dict[str, Any] = {"levels": levels, "duration_s": duration, "runs": {}}
+    results: Dict[str, Any] = {"levels": levels, "duration_s": duration, "runs": {},
+                               "baseline": baseline(min(levels), duration, workdir)}
     for replicas in (1, 2):
         log(f"make cluster with {replicas} replica(s)")
         cluster = Cluster(workdir=workdir / f"replicas-{replicas}", replicas=replicas)
@@ -105,7 +121,8 @@ def measure(levels: List[int], duration: float, workdir: Path) -> Dict[str, Any]
             started = time.monotonic()
             cluster.start()
             run: Dict[str, Any] = {"start_seconds": round(time.monotonic() - started, 1)}
-            run["levels"] = run_levels(cluster, levels, duration)
+            run["levels"] = run_levels(cluster.url, cluster_pids(cluster), levels, duration,
+                                       f"{replicas} replica(s)")
             run["memory_per_replica"] = replica_memory(cluster)
             run["cluster_pss"] = sum(process_tree_memory(pid)["pss"] for pid in cluster_roots(cluster))
             if replicas == 2:
@@ -134,6 +151,9 @@ def render(results: Dict[str, Any], machine: Dict[str, Any]) -> str:
              f"{results['duration_s']:.0f} s per level.", "",
              "| replicas | conversations | messages/s | p50 ms | p99 ms | errors | CPU ms per message |",
              "|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in results["baseline"]["levels"]:
+        lines.append(f"| `make run` (1 process, SQLite) | {row['concurrency']} | {row['throughput']} | "
+                     f"{row['p50_ms']} | {row['p99_ms']} | {row['errors']} | {row['cpu_ms_per_message']} |")
     for replicas, run in results["runs"].items():
         for row in run["levels"]:
             lines.append(f"| {replicas} | {row['concurrency']} | {row['throughput']} | {row['p50_ms']} | "
