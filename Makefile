@@ -51,7 +51,8 @@ test: .venv/dev-installed node_modules/.installed browser-deps cluster-deps ## s
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/heldout.yml --out results/heldout
 	$(VENV_BIN)/python scripts/check_nlu_threshold.py results/heldout/intent_report.json $(NLU_MIN_MACRO_F1)
-	$(VENV_BIN)/pytest tests/conversation tests/e2e tests/cluster
+	$(VENV_BIN)/pytest tests/conversation tests/e2e
+	$(VENV_BIN)/pytest tests/cluster
 
 validate: .venv/installed build/jieba/userdict.txt ## check domain, rules and training data
 	$(RASA) data validate --fail-on-warnings
