@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from bench import loadgen
-from bench.run import CpuMeter, log, machine_info
+from bench.run import CpuMeter, _cpu_ticks_of, log, machine_info
 from devtools.cluster import Cluster, request_json
 from devtools.servers import ROOT, Assistant, pid_listening_on, process_tree, process_tree_memory
 
@@ -46,14 +46,38 @@ def replica_memory(cluster: Cluster) -> List[Dict[str, int]]:
     return rows
 
 
+def role_of(pid: int) -> str:
+    """Which part of the cluster a process is, from its command line."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            args = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone"
+    for role, marker in (("Rasa", "rasa run"), ("action servers", "rasa_sdk"), ("PostgreSQL", "postgres"),
+                         ("nginx", "nginx"), ("Redis", "redis-server")):
+        if marker in args:
+            return role
+    return "other"
+
+
+def ticks_by_role(pids: List[int]) -> Counter:
+    ticks: Counter = Counter()
+    for pid in pids:
+        ticks[role_of(pid)] += _cpu_ticks_of([pid])
+    return ticks
+
+
 def run_levels(url: str, pids: List[int], levels: List[int], duration: float, label: str) -> List[Dict[str, Any]]:
     asyncio.run(loadgen.run_level(url, 8, 5, label=f"{label}-warmup"))
     rows = []
     for concurrency in levels:
+        before = ticks_by_role(pids)
         with CpuMeter(pids) as meter:
             level = asyncio.run(loadgen.run_level(url, concurrency, duration, label=label))
+        used = ticks_by_role(pids) - before
         row = level.as_dict()
         row["cpu"] = meter.result
+        row["cpu_share_by_role"] = {role: round(ticks / max(1, sum(used.values())), 3) for role, ticks in used.items()}
         cores = meter.result["servers_cores"]
         row["cpu_ms_per_message"] = round(1000 * cores * level.duration / max(1, level.messages), 1)
         log(f"  {label}, {concurrency} conversations: {level.throughput} msg/s, "
@@ -158,6 +182,9 @@ def render(results: Dict[str, Any], machine: Dict[str, Any]) -> str:
         for row in run["levels"]:
             lines.append(f"| {replicas} | {row['concurrency']} | {row['throughput']} | {row['p50_ms']} | "
                          f"{row['p99_ms']} | {row['errors']} | {row['cpu_ms_per_message']} |")
+    shares = results["runs"]["2"]["levels"][0]["cpu_share_by_role"]
+    lines += ["", "Where the CPU went (2 replicas, first level): " + ", ".join(
+        f"{role} {share:.0%}" for role, share in sorted(shares.items(), key=lambda item: -item[1])) + "."]
     lines += ["", "| replicas | whole cluster PSS | per replica: Rasa PSS (RSS) | action server PSS (RSS) |",
               "|---:|---:|---:|---:|"]
     for replicas, run in results["runs"].items():
