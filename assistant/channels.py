@@ -1,9 +1,10 @@
 """Rasa's REST and socket.io channels with one promise added: every user message gets a reply.
 
 If the dialogue produced no message (the action server is down, an action crashed, the model
-raised), the channel sends an apology and the official hotlines instead of leaving the user in
-silence. The classes keep Rasa's channel names, so the URLs stay /webhooks/rest/webhook and
-/socket.io.
+raised), or the tracker store could not read or save the conversation (the database is down), the
+channel sends an apology and the official hotlines instead of leaving the user in silence or
+answering without the conversation's context. The classes keep Rasa's channel names, so the URLs
+stay /webhooks/rest/webhook and /socket.io.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, Sanic
 
 from assistant.knowledge import load_knowledge
+from assistant.tracker_store import STORE_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -38,21 +40,28 @@ def with_reply_guarantee(
     async def handle(message: UserMessage) -> None:
         output = message.output_channel
         send_response = output.send_response
-        replies = 0
+        replies: List[Dict[str, Any]] = []
 
-        async def counting_send_response(recipient_id: str, reply: Dict[str, Any]) -> None:
-            nonlocal replies
-            replies += 1
-            await send_response(recipient_id, reply)
+        async def held_send_response(recipient_id: str, reply: Dict[str, Any]) -> None:
+            replies.append(reply)
 
-        output.send_response = counting_send_response
+        # Replies go out once the turn is over: a turn the tracker store could not read or save was
+        # answered without its context and is not stored, so it gets the apology instead.
+        output.send_response = held_send_response
+        store_failures: List[Exception] = []
+        STORE_FAILURES.set(store_failures)
         try:
             await on_new_message(message)
         except Exception:  # the user must get an answer whatever broke; the log keeps the trace
             logger.exception("Handling a message failed (conversation %s)", message.sender_id)
-        if replies == 0:
+        if store_failures:
+            logger.warning("The tracker store failed in conversation %s (%s): sent the outage reply",
+                           message.sender_id, type(store_failures[0]).__name__)
+            replies = []
+        elif not replies:
             logger.warning("No reply for a message in conversation %s: sent the outage reply", message.sender_id)
-            await send_response(message.sender_id, {"text": outage_reply()})
+        for reply in replies or [{"text": outage_reply()}]:
+            await send_response(message.sender_id, reply)
 
     return handle
 

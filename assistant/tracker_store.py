@@ -32,13 +32,15 @@ Rasa's own SQLTrackerStore and vice versa.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
 import os
 from collections import OrderedDict
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -66,6 +68,29 @@ _SELECT_LATEST_SESSION = sa.text(f"SELECT events.data {_LATEST_SESSION} ORDER BY
 _SELECT_ALL_SESSIONS = sa.text("SELECT data FROM events WHERE sender_id = :sender_id ORDER BY id")
 _COUNT_LATEST_SESSION = sa.text(f"SELECT count(*) {_LATEST_SESSION}")
 _LAST_ROW_ID = sa.text("SELECT max(id) FROM events WHERE sender_id = :sender_id")
+
+
+# Failures of this store during the current message. Rasa wraps every tracker store in its
+# FailSafeTrackerStore, which swallows them: it answers from an empty tracker (no context) and keeps the
+# turn in process memory, not in the database. The channel (assistant/channels.py) sets a list here
+# for each message and answers with the apology and the hotlines when something was recorded.
+STORE_FAILURES: ContextVar[Optional[List[Exception]]] = ContextVar("tracker_store_failures", default=None)
+
+_Result = TypeVar("_Result")
+
+
+def _recording_failures(method: Callable[..., Awaitable[_Result]]) -> Callable[..., Awaitable[_Result]]:
+    @functools.wraps(method)
+    async def wrapper(*args: Any, **kwargs: Any) -> _Result:
+        try:
+            return await method(*args, **kwargs)
+        except Exception as error:
+            failures = STORE_FAILURES.get()
+            if failures is not None:
+                failures.append(error)
+            raise
+
+    return wrapper
 
 
 @dataclass
@@ -136,6 +161,7 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         self._kept: OrderedDict[str, _KeptTracker] = OrderedDict()
         self._kept_max = int(os.environ.get("TRACKER_CACHE_SIZE", "1000"))
 
+    @_recording_failures
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> Optional[DialogueStateTracker]:
@@ -161,6 +187,7 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         self._keep(tracker, last_row_id)
         return tracker
 
+    @_recording_failures
     async def save(self, tracker: DialogueStateTracker) -> None:
         if not self._fast_path:
             return await super().save(tracker)
