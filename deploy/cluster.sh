@@ -73,17 +73,19 @@ start() {  # start rasa|action I
   esac
   role[$!]="$1 $2"
 }
-rasa_servers="" action_servers=""
+rasa_servers="" action_servers="" rasa_urls=""
 for ((i = 0; i < RASA_REPLICAS; i++)); do
   start action "$i"
   start rasa "$i"
+  rasa_urls+="${rasa_urls:+,}http://$RASA_HOST:$((RASA_PORT + i))"
   rasa_servers+="        server $RASA_HOST:$((RASA_PORT + i)) max_fails=1 fail_timeout=5s;"$'\n'
   action_servers+="        server $ACTION_HOST:$((ACTION_PORT + i)) max_fails=1 fail_timeout=5s;"$'\n'
 done
 
-# The page server behind nginx: it tells the page that socket.io is on the page's own origin.
+# The page server behind nginx: it tells the page that socket.io is on the page's own origin (RASA_PORT),
+# and the operator console finds every replica's HTTP API in RASA_URLS.
 nginx_port=$WEB_PORT
-WEB_HOST=127.0.0.1 WEB_PORT=$PAGE_PORT RASA_PORT=$nginx_port start_page_server
+WEB_HOST=127.0.0.1 WEB_PORT=$PAGE_PORT RASA_PORT=$nginx_port RASA_URLS=$rasa_urls start_page_server
 role[$!]="page server"
 
 export CLUSTER_DIR WEB_HOST="${WEB_HOST:-127.0.0.1}" WEB_PORT PAGE_PORT ACTION_LB_PORT
