@@ -21,6 +21,11 @@ export TRACKER_DB ?= var/tracker.db
 export TRACKER_DB_USER ?=
 export TRACKER_DB_PASSWORD ?=
 export MODEL ?= models/cs-assistant.tar.gz
+# make cluster (deploy/cluster.sh): replicas, local PostgreSQL and Redis unless TRACKER_DB_HOST / REDIS_URL.
+export RASA_REPLICAS ?= 2
+export PG_PORT ?= 5432
+export REDIS_PORT ?= 6379
+export REDIS_URL ?=
 export PYTHONPATH := $(CURDIR)
 
 NLU_MIN_MACRO_F1 ?= 0.90
@@ -33,9 +38,12 @@ help: ## list the targets
 run: .venv/installed node_modules/.installed $(MODEL) ## set up, train if needed, start action server + Rasa + chat page + console
 	scripts/run.sh
 
+cluster: .venv/installed node_modules/.installed cluster-deps $(MODEL) ## RASA_REPLICAS Rasa servers on PostgreSQL + Redis behind nginx
+	deploy/cluster.sh
+
 train: $(MODEL) ## train the model if it is missing or older than its inputs
 
-test: .venv/dev-installed node_modules/.installed browser-deps ## set up, then lint, unit tests, validate, train, conversation, browser and console tests
+test: .venv/dev-installed node_modules/.installed browser-deps cluster-deps ## set up, then lint, unit tests, validate, train, conversation, browser, console and cluster tests
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/pytest tests/unit
 	$(RASA) data validate --fail-on-warnings
@@ -45,6 +53,7 @@ test: .venv/dev-installed node_modules/.installed browser-deps ## set up, then l
 	$(VENV_BIN)/python scripts/check_nlu_threshold.py results/heldout/intent_report.json $(NLU_MIN_MACRO_F1)
 	$(VENV_BIN)/pytest tests/conversation tests/e2e
 	$(VENV_BIN)/pytest tests/ops  # own process: its browser session must not overlap tests/e2e's
+	$(VENV_BIN)/pytest tests/cluster
 
 validate: .venv/installed build/jieba/userdict.txt ## check domain, rules and training data
 	$(RASA) data validate --fail-on-warnings
@@ -54,10 +63,9 @@ eval: .venv/dev-installed build/jieba/userdict.txt ## accuracy vs two peers (hel
 
 .PHONY: eval
 
-bench: .venv/dev-installed build/jieba/userdict.txt ## speed and growth vs Rasa's default setup (~30 min): reports/bench.md
-	@command -v redis-server >/dev/null || { SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
+bench: .venv/dev-installed node_modules/.installed build/jieba/userdict.txt cluster-deps $(MODEL) ## speed and growth vs Rasa's default setup, then the cluster (~40 min): reports/bench.md, reports/cluster.md
 	$(VENV_BIN)/python -m bench.run
+	$(VENV_BIN)/python -m bench.cluster
 
 .PHONY: bench
 
@@ -88,6 +96,18 @@ browser-deps: ## install Debian's chromium + Chinese fonts for the browser tests
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk; \
 	fi
 
+cluster-deps: ## install Debian's redis-server, nginx, PostgreSQL 15, acl and envsubst for make cluster, if missing
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v nginx >/dev/null || missing="$$missing nginx"; \
+	command -v setfacl >/dev/null || missing="$$missing acl"; \
+	command -v envsubst >/dev/null || missing="$$missing gettext-base"; \
+	[ -x /usr/lib/postgresql/15/bin/postgres ] || missing="$$missing postgresql-15"; \
+	if [ -n "$$missing" ]; then \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
 .venv/dev-installed: .venv/installed requirements-dev.txt
 	$(VENV_BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
@@ -100,4 +120,4 @@ $(MODEL): $(TRAINING_INPUTS) | .venv/installed
 		--fixed-model-name $(basename $(basename $(notdir $(MODEL))))
 	touch $@
 
-.PHONY: help run train test validate clean browser-deps
+.PHONY: help run cluster train test validate clean browser-deps cluster-deps

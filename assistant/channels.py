@@ -1,9 +1,10 @@
 """Rasa's REST and socket.io channels with one promise added: every user message gets a reply.
 
 If the dialogue produced no message (the action server is down, an action crashed, the model
-raised), the channel sends an apology and the official hotlines instead of leaving the user in
-silence. The classes keep Rasa's channel names, so the URLs stay /webhooks/rest/webhook and
-/socket.io.
+raised), or the tracker store could not read or save the conversation (the database is down), the
+channel sends an apology and the official hotlines instead of leaving the user in silence or
+answering without the conversation's context. The classes keep Rasa's channel names, so the URLs
+stay /webhooks/rest/webhook and /socket.io.
 
 Both channels also refuse what a person typing never sends (assistant/limits.py has the settings):
 malformed requests (REST: 400 with a short JSON error, 413 when too large; socket.io: the event is
@@ -20,12 +21,14 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
-from sanic import Blueprint, response
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from assistant import limits
 from assistant.knowledge import load_knowledge
+from assistant.tracker_store import STORE_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -46,30 +49,81 @@ def with_reply_guarantee(
     async def handle(message: UserMessage) -> None:
         output = message.output_channel
         send_response = output.send_response
-        replies = 0
+        replies: List[Dict[str, Any]] = []
 
-        async def counting_send_response(recipient_id: str, reply: Dict[str, Any]) -> None:
-            nonlocal replies
-            replies += 1
-            await send_response(recipient_id, reply)
+        async def held_send_response(recipient_id: str, reply: Dict[str, Any]) -> None:
+            replies.append(reply)
 
-        output.send_response = counting_send_response
+        # Replies go out once the turn is over: a turn the tracker store could not read or save was
+        # answered without its context and is not stored, so it gets the apology instead.
+        output.send_response = held_send_response
+        store_failures: List[Exception] = []
+        STORE_FAILURES.set(store_failures)
         try:
             await on_new_message(message)
         except Exception:  # the user must get an answer whatever broke; the log keeps the trace
             logger.exception("Handling a message failed (conversation %s)", message.sender_id)
-        if replies == 0:
+        if store_failures:
+            logger.warning("The tracker store failed in conversation %s (%s): sent the outage reply",
+                           message.sender_id, type(store_failures[0]).__name__)
+            replies = []
+        elif not replies:
             logger.warning("No reply for a message in conversation %s: sent the outage reply", message.sender_id)
-            await send_response(message.sender_id, {"text": outage_reply()})
+        for reply in replies or [{"text": outage_reply()}]:
+            await send_response(message.sender_id, reply)
 
     return handle
 
 
+def answering_retries_once(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]], app: Callable[[], Sanic],
+) -> Callable[[UserMessage], Awaitable[None]]:
+    """A message sent again with the same `metadata.message_id` is answered from the tracker store.
+
+    A client whose request failed (its replica died, the connection broke) cannot know whether the turn
+    was stored before the failure; it sends the message again with the same id. If that id is already
+    stored, the stored replies are sent again and the turn is not run (nor stored) a second time.
+    """
+
+    async def handle(message: UserMessage) -> None:
+        message_id = (message.metadata or {}).get("message_id")
+        if message_id:
+            tracker = await app().ctx.agent.tracker_store.retrieve(message.sender_id)
+            replies = _stored_replies(tracker.events if tracker else [], str(message_id))
+            if replies is not None:
+                logger.info("Message %s of conversation %s was already answered: replies sent again",
+                            message_id, message.sender_id)
+                for reply in replies:
+                    await message.output_channel.send_response(message.sender_id, reply)
+                return
+        await on_new_message(message)
+
+    return handle
+
+
+def _stored_replies(events: Any, message_id: str) -> Optional[List[Dict[str, Any]]]:
+    """The bot messages that answered the user message `message_id`, or None if it is not stored."""
+    replies: Optional[List[Dict[str, Any]]] = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            if replies is not None:
+                break
+            if (event.metadata or {}).get("message_id") == message_id:
+                replies = []
+        elif isinstance(event, BotUttered) and replies is not None:
+            replies.append({key: value for key, value in event.message().items() if value is not None})
+    return replies
+
+
 class RestInputWithReply(RestInput):
-    """POST /webhooks/rest/webhook, answered by a JSON list of bot messages."""
+    """POST /webhooks/rest/webhook, answered by a JSON list of bot messages.
+
+    Optional `"metadata": {"message_id": "..."}` makes a retry safe (answering_retries_once)."""
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        blueprint = super().blueprint(with_reply_guarantee(on_new_message))
+        servers: List[Sanic] = []
+        blueprint = super().blueprint(with_reply_guarantee(answering_retries_once(on_new_message, lambda: servers[0])))
+        blueprint.listener("before_server_start")(lambda server, _loop: servers.append(server))
         blueprint.middleware(rest_request_guard(), "request")
         return blueprint
 

@@ -1,24 +1,26 @@
 """Rasa's SQL tracker store, tuned for speed; what it stores and returns is unchanged.
 
 endpoints.yml names this class instead of `type: SQL`. It is Rasa's `SQLTrackerStore` (same
-table, same rows, same queries for other dialects) with these deployment settings:
+table, same rows, same queries for other dialects such as MySQL) with these deployment settings:
 
 - SQLite: connections are pooled and reused instead of opened for every read and write, and
   the database runs in WAL mode (readers never wait for the writer, one sync per commit
   instead of several). `TRACKER_DB_SYNCHRONOUS` (default NORMAL) sets SQLite's `synchronous`:
   with NORMAL a committed turn survives a crash of the server process; FULL also syncs every
   commit to disk, for the last turns to survive a power cut as well.
-- SQLite: a turn's read and write are single SQL statements run through SQLAlchemy Core
+- SQLite and PostgreSQL: a turn's read and write are single SQL statements run through SQLAlchemy Core
   instead of the ORM (whose per-row objects and query building cost more than the database
   work itself): the same query for the latest session's events (ordered by id), the same
   count of the events already stored, and the same rows inserted, in one transaction.
-- SQLite: the trackers of recent conversations stay in memory between turns (an LRU of
+- SQLite and PostgreSQL: the trackers of recent conversations stay in memory between turns (an LRU of
   `TRACKER_CACHE_SIZE` conversations, default 1000; 0 turns it off). Rebuilding a tracker from
   the database replays every event of the session, which made each turn slower than the one
   before. A kept tracker is used only while it is exactly what the database holds: no row was
   written for the conversation since (checked on every turn with the conversation's last row
-  id, so other processes' writes are seen), nothing was added to it without being saved, it is
-  the latest-session tracker this store handed out, and no new session was started in it.
+  id, so writes by other processes are seen: with several replicas (`make cluster`), a turn
+  that ran on another replica makes the next one here rebuild the tracker), nothing was added
+  to it without being saved, it is the latest-session tracker this store handed out, and no new
+  session was started in it.
   Otherwise it is rebuilt from the database as before.
 - It installs assistant.speedups (action responses validated with a validator built once,
   event classes looked up in a table).
@@ -30,14 +32,16 @@ Rasa's own SQLTrackerStore and vice versa.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
 import os
 from collections import OrderedDict
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -70,6 +74,29 @@ _COUNT_LATEST_SESSION = sa.text(f"SELECT count(*) {_LATEST_SESSION}")
 _LAST_ROW_ID = sa.text("SELECT max(id) FROM events WHERE sender_id = :sender_id")
 
 
+# Failures of this store during the current message. Rasa wraps every tracker store in its
+# FailSafeTrackerStore, which swallows them: it answers from an empty tracker (no context) and keeps the
+# turn in process memory, not in the database. The channel (assistant/channels.py) sets a list here
+# for each message and answers with the apology and the hotlines when something was recorded.
+STORE_FAILURES: ContextVar[Optional[List[Exception]]] = ContextVar("tracker_store_failures", default=None)
+
+_Result = TypeVar("_Result")
+
+
+def _recording_failures(method: Callable[..., Awaitable[_Result]]) -> Callable[..., Awaitable[_Result]]:
+    @functools.wraps(method)
+    async def wrapper(*args: Any, **kwargs: Any) -> _Result:
+        try:
+            return await method(*args, **kwargs)
+        except Exception as error:
+            failures = STORE_FAILURES.get()
+            if failures is not None:
+                failures.append(error)
+            raise
+
+    return wrapper
+
+
 @dataclass
 class _KeptTracker:
     """A tracker as it was saved: valid while the database and the tracker are both unchanged."""
@@ -100,13 +127,15 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         **kwargs: Dict[str, Any],
     ) -> None:
         speedups.install()
-        self._fast_sqlite = False
+        self._fast_path = False
         if dialect == "sqlite" and not host and db not in ("", ":memory:"):
             create_private_file(Path(db))  # conversations: readable by the service user only
         super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query,
                          **kwargs)
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
             self._use_pooled_wal_sqlite()
+        elif self.engine.dialect.name == "postgresql":
+            self._use_core_queries_and_kept_trackers()
 
     def _use_pooled_wal_sqlite(self) -> None:
         synchronous = os.environ.get("TRACKER_DB_SYNCHRONOUS", "NORMAL").upper()
@@ -129,15 +158,20 @@ class TunedSQLTrackerStore(SQLTrackerStore):
             cursor.close()
 
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        self._fast_sqlite = True
-        self._kept: OrderedDict[str, _KeptTracker] = OrderedDict()
-        self._kept_max = int(os.environ.get("TRACKER_CACHE_SIZE", "1000"))
+        self._use_core_queries_and_kept_trackers()
         logger.debug("SQLite tracker store %s: pooled connections, WAL, synchronous=%s", url.database, synchronous)
 
+    def _use_core_queries_and_kept_trackers(self) -> None:
+        """The single-statement reads and writes below, and trackers kept between turns (SQLite, PostgreSQL)."""
+        self._fast_path = True
+        self._kept: OrderedDict[str, _KeptTracker] = OrderedDict()
+        self._kept_max = int(os.environ.get("TRACKER_CACHE_SIZE", "1000"))
+
+    @_recording_failures
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> Optional[DialogueStateTracker]:
-        if not self._fast_sqlite:
+        if not self._fast_path:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         kept = None if fetch_events_from_all_sessions else self._kept.get(sender_id)
         with self.engine.connect() as connection:
@@ -159,10 +193,11 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         self._keep(tracker, last_row_id)
         return tracker
 
+    @_recording_failures
     async def save(self, tracker: DialogueStateTracker) -> None:
         if self._erase_or_mask(tracker):
             return
-        if not self._fast_sqlite:
+        if not self._fast_path:
             return await super().save(tracker)
         await self.stream_events(tracker)
         kept = self._kept.pop(tracker.sender_id, None)
@@ -198,13 +233,13 @@ class TunedSQLTrackerStore(SQLTrackerStore):
 
     def erase(self, sender_id: str) -> int:
         """Deletes every stored event of one conversation (and forgets its kept tracker)."""
-        if self._fast_sqlite:
+        if self._fast_path:
             self._kept.pop(sender_id, None)
         return erase_conversation(self.engine, sender_id)
 
     def forget_kept_trackers(self) -> None:
         """After rows were deleted behind the conversations' backs (retention): rebuild every tracker."""
-        if self._fast_sqlite:
+        if self._fast_path:
             self._kept.clear()
 
     @staticmethod

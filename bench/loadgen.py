@@ -37,6 +37,7 @@ class Sample:
     replies: int
     expected_ok: Optional[bool]  # None when the turn has no expectation
     error: str = ""
+    sender: str = ""  # set by run_level, to check what the tracker store kept (bench/cluster.py)
 
 
 @dataclass
@@ -97,15 +98,17 @@ async def run_level(
     request_timeout: float = 60.0,
     sender_prefix: str = "bench",
     sender_pool: Optional[List[str]] = None,
+    samples: Optional[List[Sample]] = None,
 ) -> LevelResult:
     """Drives url with `concurrency` closed-loop conversations for `duration` seconds.
 
     With `sender_pool`, conversations continue stored ones (returning users) instead of
     starting fresh sender ids; each pool entry is used by one conversation at most.
+    With `samples`, every request's sample is appended to that list too.
     """
     check_loopback(url)
     webhook = url.rstrip("/") + "/webhooks/rest/webhook"
-    samples: List[Sample] = []
+    samples = [] if samples is None else samples
     started_at = time.monotonic()
     deadline = started_at + duration
     counter = itertools.count()
@@ -120,7 +123,9 @@ async def run_level(
             for turn in conversation:
                 if time.monotonic() >= deadline or next(counter) >= max_messages:
                     return
-                samples.append(await send(session, webhook, sender, turn, started_at))
+                sample = await send(session, webhook, sender, turn, started_at)
+                sample.sender = sender
+                samples.append(sample)
 
     timeout = aiohttp.ClientTimeout(total=request_timeout)
     connector = aiohttp.TCPConnector(limit=concurrency + 4)

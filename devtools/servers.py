@@ -225,7 +225,7 @@ class Assistant:
             ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
             stdout=open(self.workdir / "redis.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
         )
-        self.extra_env.update(LOCK_STORE_PORT=str(port), SANIC_WORKERS=str(self.workers))
+        self.extra_env.update(LOCK_STORE_URL=f"redis://127.0.0.1:{port}/1", SANIC_WORKERS=str(self.workers))
         composed = self.workdir / "endpoints-workers.yml"
         composed.write_text(self.endpoints.read_text() + (ROOT / "endpoints-redis-lock.yml").read_text())
         return composed
@@ -309,3 +309,23 @@ class PageServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def pid_listening_on(port: int) -> Optional[int]:
+    """The process with a TCP socket listening on 127.0.0.1/0.0.0.0:port (Linux /proc), or None."""
+    inodes = set()
+    with open("/proc/net/tcp", encoding="ascii") as table:
+        for line in list(table)[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            for fd in os.listdir(f"/proc/{entry}/fd"):
+                if os.readlink(f"/proc/{entry}/fd/{fd}") in inodes:
+                    return int(entry)
+        except OSError:
+            continue
+    return None
