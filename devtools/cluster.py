@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from devtools.servers import ROOT, pid_listening_on, wait_until_up
+from devtools.servers import NO_RATE_LIMITS, ROOT, pid_listening_on, wait_until_up
 
 # Port offsets from one random base: replicas, action servers (+100: their balancer), nginx (+1: the
 # page server), PostgreSQL, Redis; up to 10 replicas.
@@ -62,6 +62,9 @@ class Cluster:
     replicas: int = 2
     base: int = field(default_factory=free_port_base)
     auth_token: str = field(default_factory=lambda: os.urandom(16).hex())
+    # Load from one address sends faster than a person types: the rate limits (assistant/limits.py) are
+    # tested on their own, so tests and benchmarks run the cluster without them unless they say otherwise.
+    extra_env: Dict[str, str] = field(default_factory=lambda: dict(NO_RATE_LIMITS))
     process: Optional[subprocess.Popen] = None
 
     @property
@@ -99,6 +102,7 @@ class Cluster:
             WEB_ORIGIN=f"http://localhost:{self.web_port},http://127.0.0.1:{self.web_port}",
             CLUSTER_DIR=str(self.state_dir), RASA_AUTH_TOKEN=self.auth_token,
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout: float = 300) -> Cluster:
