@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -107,46 +108,42 @@ NO_RATE_LIMITS = {"RATE_LIMIT_CONVERSATION": "0", "RATE_LIMIT_ADDRESS": "0"}
 class LocalPostgres:
     """A throw-away PostgreSQL 15 (Debian's binaries) on a free port, for tests of the SQL tracker store.
 
-    PostgreSQL refuses to run as root: as root, the server runs as the `postgres` user, in a data
-    directory of its own under /tmp (pytest's folders are private to root, postgres cannot enter them)."""
+    Started by deploy/postgres.sh, as `make cluster` starts its own: as root the server runs as the
+    `postgres` user, who gets through the folders above its data directory by an ACL entry."""
 
     port: int = field(default_factory=free_port)
-    datadir: Optional[Path] = None
+    workdir: Optional[Path] = None
 
     @staticmethod
     def available() -> bool:
         return (POSTGRES_BIN / "pg_ctl").exists() and (os.getuid() != 0 or _user_exists("postgres"))
 
-    def _run(self, command: List[str]) -> None:
-        if os.getuid() == 0:
-            command = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(command)]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=120)
+    def _postgres_sh(self, action: str) -> None:
+        assert self.workdir is not None
+        subprocess.run([str(ROOT / "deploy" / "postgres.sh"), action, str(self.workdir / "postgres"), str(self.port)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, timeout=120)
 
     def start(self) -> LocalPostgres:
-        import pwd
         import tempfile
 
-        self.datadir = Path(tempfile.mkdtemp(prefix="cs-assistant-pg-"))
-        if os.getuid() == 0:
-            postgres = pwd.getpwnam("postgres")
-            os.chown(self.datadir, postgres.pw_uid, postgres.pw_gid)
-        self._run([str(POSTGRES_BIN / "initdb"), "-D", str(self.datadir), "-A", "trust", "-U", "rasa"])
-        self._run([str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.datadir), "-w", "-l", str(self.datadir / "log"),
-                   "-o", f"'-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1'", "start"])
+        self.workdir = Path(tempfile.mkdtemp(prefix="cs-assistant-pg-"))
+        self._postgres_sh("start")
         return self
 
     def tracker_env(self) -> Dict[str, str]:
-        """Environment for Assistant(extra_env=...): the tracker store in this server's `postgres` database."""
+        """Environment for Assistant(extra_env=...): the tracker store in this server's `rasa` database."""
+        assert self.workdir is not None
+        password = (self.workdir / "postgres-password").read_text(encoding="utf-8").strip()
         return {"TRACKER_DB_DIALECT": "postgresql", "TRACKER_DB_HOST": f"127.0.0.1:{self.port}",
-                "TRACKER_DB": "postgres", "TRACKER_DB_USER": "rasa", "TRACKER_DB_PASSWORD": ""}
+                "TRACKER_DB": "rasa", "TRACKER_DB_USER": "rasa", "TRACKER_DB_PASSWORD": password}
 
     def stop(self) -> None:
-        if self.datadir is None:
+        if self.workdir is None:
             return
         try:
-            self._run([str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"])
+            self._postgres_sh("stop")
         finally:
-            subprocess.run(["rm", "-rf", str(self.datadir)], check=False)
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _user_exists(name: str) -> bool:
