@@ -11,21 +11,17 @@ import urllib.request
 from typing import Iterator, List
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from devtools.cluster import Cluster
-from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, PageProblems, screenshot, watch
+from tests.e2e.browser import PageProblems, chromium, screenshot, watch
 from tests.e2e.test_webchat import Chat, assert_page_clean
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 def replica_holding(cluster: Cluster, socket_ids: List[str]) -> int:
