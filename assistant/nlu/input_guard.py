@@ -4,6 +4,7 @@ A message matching knowledge/scam_signals.yml is `fraud_check`, so the warning n
 classifier. Empty text, emoji and punctuation become `unreadable_input`; a bare phone number becomes
 `fraud_check` (the user wants to know whose number it is); other text without any Chinese
 becomes `non_chinese`, unless the classifier already heard a greeting, thanks or yes/no.
+Text with Chinese in it is never unreadable or non-Chinese: the next intent in the ranking is taken.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from assistant.nlu.entities import PHONE_NUMBER
 from assistant.text import has_chinese, has_latin
 
 SMALL_TALK_IN_ANY_LANGUAGE = {"greet", "thanks", "goodbye", "affirm", "deny"}
+GUARD_INTENTS = {"unreadable_input", "non_chinese"}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -44,7 +46,16 @@ class InputGuard(GraphComponent, IntentClassifier):
                 ranking = [{"name": intent, "confidence": 1.0}]
                 message.set(INTENT, ranking[0], add_to_output=True)
                 message.set("intent_ranking", ranking, add_to_output=True)
+            elif has_chinese(message.get(TEXT) or ""):
+                self._drop_guard_intents(message)
         return messages
+
+    @staticmethod
+    def _drop_guard_intents(message: Message) -> None:
+        ranking = [r for r in message.get("intent_ranking", []) if r["name"] not in GUARD_INTENTS]
+        if ranking and (message.get(INTENT) or {}).get("name") in GUARD_INTENTS:
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set("intent_ranking", ranking, add_to_output=True)
 
     @staticmethod
     def _forced_intent(message: Message) -> Optional[str]:
