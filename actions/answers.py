@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
-from actions.replies import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT, resolve_product
+from actions.replies import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT, product_buttons, resolve_product
 from assistant.knowledge import load_knowledge
 from assistant.text import normalize
 
@@ -34,6 +34,15 @@ class ActionAnswerProblem(Action):
         events: List[EventType] = [SlotSet(TOPIC_SLOT, topic_key), SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0)]
         if product:
             events.append(SlotSet(PRODUCT_SLOT, product))
+
+        services = knowledge.services_for(product)
+        if topic.ask_service and len(services) != 1:
+            # "电话打不通" means a different line per service: ask, and each button answers the same topic.
+            dispatcher.utter_message(
+                text=knowledge.template("ask_product"),
+                buttons=product_buttons(services or knowledge.services.values(), topic_key),
+            )
+            return events
 
         # Complaints always go to a person; so does any problem whose message also asks for one
         # ("耳机坏了想修，顺便给我售后的电话").

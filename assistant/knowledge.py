@@ -75,6 +75,7 @@ class Topic:
     by_product: Dict[str, str] = field(default_factory=dict)
     default_product: Optional[str] = None
     escalate: bool = False
+    ask_service: bool = False  # the answer differs per service: ask which one when none is in context
 
     def answer_for(self, product: Optional[str]) -> str:
         return self.by_product.get(product or "", self.default).strip()
@@ -206,6 +207,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
             by_product=raw.get("by_product", {}),
             default_product=raw.get("default_product"),
             escalate=raw.get("escalate", False),
+            ask_service=raw.get("ask_service", False),
         )
         for key, raw in answers_raw["topics"].items()
     }
