@@ -9,18 +9,15 @@ A message of punctuation or emoji only keeps its tokens (the input guard answers
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from assistant.nlu.stateless import TrainingTextComponent
 from assistant.text import find_phone_numbers
 
 # What a quoted phone number looks like to the classifier: a symbol no word contains.
@@ -28,29 +25,14 @@ PHONE_PLACEHOLDER = "☎"
 _NO_WORD = re.compile(r"[\W_]+")  # punctuation, symbols, emoji: no letter, digit or CJK character
 
 
-# Registered as a featurizer so that it also runs over the training data (see normalizer.py).
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class ClassifierTokens(GraphComponent):
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ClassifierTokens:
-        return cls()
-
+class ClassifierTokens(TrainingTextComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             tokens = message.get(TOKENS_NAMES[TEXT])
             if tokens:
                 message.set(TOKENS_NAMES[TEXT], classifier_tokens(message.get(TEXT) or "", tokens))
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data
 
 
 def classifier_tokens(text: str, tokens: List[Token]) -> List[Token]:

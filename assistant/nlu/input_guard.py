@@ -9,18 +9,16 @@ Text with Chinese in it is never unreadable or non-Chinese: the next intent in t
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from assistant.knowledge import load_knowledge
 from assistant.nlu.entities import PHONE_NUMBER
+from assistant.nlu.stateless import StatelessComponent
 from assistant.text import has_chinese, has_latin
 
 SMALL_TALK_IN_ANY_LANGUAGE = {"greet", "thanks", "goodbye", "affirm", "deny"}
@@ -28,17 +26,7 @@ GUARD_INTENTS = {"unreadable_input", "non_chinese"}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class InputGuard(GraphComponent, IntentClassifier):
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> InputGuard:
-        return cls()
-
+class InputGuard(StatelessComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = self._forced_intent(message)
