@@ -40,10 +40,11 @@ class InputGuard(StatelessComponent, IntentClassifier):
 
     @staticmethod
     def _drop_guard_intents(message: Message) -> None:
+        """Also from the ranking: the clarification offers its top entries as buttons."""
         ranking = [r for r in message.get("intent_ranking", []) if r["name"] not in GUARD_INTENTS]
+        message.set("intent_ranking", ranking, add_to_output=True)
         if ranking and (message.get(INTENT) or {}).get("name") in GUARD_INTENTS:
             message.set(INTENT, ranking[0], add_to_output=True)
-            message.set("intent_ranking", ranking, add_to_output=True)
 
     @staticmethod
     def _forced_intent(message: Message) -> Optional[str]:

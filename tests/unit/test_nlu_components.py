@@ -147,3 +147,8 @@ def test_punctuation_alone_keeps_its_tokens_for_the_guard(pipeline):
 def test_chinese_text_is_never_left_unreadable_or_non_chinese(pipeline):
     message = pipeline("？？？人工几点上班", classifier_intent="unreadable_input", runner_up="service_hours")
     assert message.get(INTENT)["name"] == "service_hours"
+
+
+def test_the_guard_intents_leave_the_ranking_of_chinese_text(pipeline):
+    message = pipeline("你好呀😂", classifier_intent="greet", runner_up="unreadable_input")
+    assert [r["name"] for r in message.get("intent_ranking")] == ["greet"]
