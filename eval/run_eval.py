@@ -216,12 +216,13 @@ def metrics(predictions: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 
 def _by_kind(predictions: List[Dict[str, Any]], runtime: List[str], wrong: List[bool]) -> Dict[str, Dict[str, int]]:
-    """Per kind of issue 8: messages, answered right as the user gets it, and wrong answers."""
-    table = {kind: {"n": 0, "right": 0, "wrong": 0} for kind in KINDS}
+    """Per kind of issue 8: messages, topic right, answered right as the user gets it, and wrong answers."""
+    table = {kind: {"n": 0, "topic": 0, "right": 0, "wrong": 0} for kind in KINDS}
     for p, r, w in zip(predictions, runtime, wrong, strict=True):
         right = r == p["intent"] or (p["intent"] == "out_of_scope" and r in FALLBACK_INTENTS)
         for kind in kinds_of(p["text"], p["intent"]):
             table[kind]["n"] += 1
+            table[kind]["topic"] += p["predicted"] == p["intent"]
             table[kind]["right"] += right
             table[kind]["wrong"] += w
     return table
@@ -493,7 +494,8 @@ def write_report(
             "",
             f"## By kind of message (issue 8), {file_name} file",
             "",
-            "Right as the user gets it, share of the messages of that kind (wrong answers in brackets). Kinds are "
+            "Per system: share of the messages of that kind whose top intent is right / share answered right as the "
+            "user gets it (a clarification is not right here) and, in brackets, wrong answers. Kinds are "
             "told apart by rules on the text and the true intent (`eval/kinds.py`), the same messages for every "
             "system; kind 8 is any message with digits but no phone number, kind 11 a problem message that also "
             "asks for a person or a number (answered right when its topic is; the hotline card then follows).",
@@ -506,7 +508,7 @@ def write_report(
             cells = []
             for name in names:
                 k = summaries[name][file_name]["kinds"][kind]
-                cells.append(f"{k['right'] / n:.2f} ({k['wrong']})" if n else "–")
+                cells.append(f"{k['topic'] / n:.2f} / {k['right'] / n:.2f} ({k['wrong']})" if n else "–")
             lines.append(f"| {kind} | {n} | " + " | ".join(cells) + " |")
 
     for file_name in TEST_FILES:
