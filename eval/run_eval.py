@@ -42,7 +42,7 @@ NO_TOPIC = {*FALLBACK_INTENTS, "greet", "goodbye", "thanks", "affirm", "deny", "
 
 SYSTEMS = {
     "ours": {
-        "title": "**ours** (config.yml: jieba + domain dictionary, CountVectors, LogisticRegression)",
+        "title": "**ours** (config.yml: jieba + domain dictionary, ☎ tokens, words + char 1-3, LogisticRegression)",
         "short": "ours",
         "commands": [["-m", "eval.rasa_system", "ours", "config.yml", part] for part in ("heldout", "cv")],
     },
@@ -228,7 +228,25 @@ def _by_kind(predictions: List[Dict[str, Any]], runtime: List[str], wrong: List[
     return table
 
 
-def summarise(name: str, wall_seconds: float | None) -> Dict[str, Any]:
+def trained_sentences() -> set:
+    """The training sentences as the NLU reads them, from the run's copy of the data."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from assistant.text import normalize
+
+    source = SNAPSHOT / "nlu" if (SNAPSHOT / "nlu").exists() else ROOT / "data" / "nlu"
+    return {normalize(m.get("text")) for m in load_data(str(source)).intent_examples}
+
+
+def never_trained_on(predictions: List[Dict[str, Any]], trained: set) -> List[Dict[str, Any]]:
+    """A held-out message equal to a training sentence (the same short phrase written twice, or an example
+    from docs/intents.md used by both writers) is scored for no system."""
+    from assistant.text import normalize
+
+    return [p for p in predictions if normalize(p["text"]) not in trained]
+
+
+def summarise(name: str, wall_seconds: float | None, trained: set) -> Dict[str, Any]:
     cv_file = RESULTS / name / "cv.json"
     raw = {"cv": [], "cv_seconds": None, "cv_fold_accuracy": [], **read_json(RESULTS / name / "heldout.json")}
     if cv_file.exists():
@@ -242,7 +260,9 @@ def summarise(name: str, wall_seconds: float | None) -> Dict[str, Any]:
         "cv_fold_accuracy": raw["cv_fold_accuracy"],
         "cv_folds_run": raw.get("cv_folds_run", len(raw["cv_fold_accuracy"])),
         "wall_seconds": wall_seconds,
-        **{file_name: metrics(raw[file_name]) for file_name in TEST_FILES},
+        **{file_name: metrics(never_trained_on(raw[file_name], trained)) for file_name in TEST_FILES},
+        "left_out": {file_name: len(raw[file_name]) - len(never_trained_on(raw[file_name], trained))
+                     for file_name in TEST_FILES},  # fmt: skip
         "cv": metrics(raw["cv"]) if raw["cv"] else None,
         "cv_by_folds": {
             k: metrics([p for p in raw["cv"] if p.get("fold") is not None and p["fold"] < k])
@@ -295,7 +315,7 @@ def _confusion(ax, m: Dict[str, Any], predictions: List[Dict[str, Any]], title: 
     ax.set_title(title, fontsize=font + 3)
 
 
-def plot_confusions(summaries: Dict[str, Dict[str, Any]]) -> List[str]:
+def plot_confusions(summaries: Dict[str, Dict[str, Any]], trained: set) -> List[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -305,7 +325,7 @@ def plot_confusions(summaries: Dict[str, Dict[str, Any]]) -> List[str]:
     REPORTS.mkdir(exist_ok=True)
     for file_name in TEST_FILES if "ours" in summaries else ():
         m = summaries["ours"][file_name]
-        predictions = read_json(RESULTS / "ours" / "heldout.json")[file_name]
+        predictions = never_trained_on(read_json(RESULTS / "ours" / "heldout.json")[file_name], trained)
         fig, ax = plt.subplots(figsize=(11, 9.5))
         _confusion(
             ax,
@@ -325,7 +345,7 @@ def plot_confusions(summaries: Dict[str, Dict[str, Any]]) -> List[str]:
         fig, axes = plt.subplots(1, len(peers), figsize=(8 * len(peers), 7), squeeze=False)
         for ax, name in zip(axes[0], peers, strict=True):
             m = summaries[name]["blind"]
-            predictions = read_json(RESULTS / name / "heldout.json")["blind"]
+            predictions = never_trained_on(read_json(RESULTS / name / "heldout.json")["blind"], trained)
             _confusion(
                 ax,
                 m,
@@ -476,9 +496,11 @@ def write_report(
     )
     lines += [
         "",
-        f"Blind: `tests/nlu/blind.yml`, {first['blind']['n']} messages, {len(first['blind']['labels'])} intents, "
+        f"Blind: `tests/nlu/blind.yml`, {first['blind']['n']} messages scored, {len(first['blind']['labels'])} intents "
+        f"({first['left_out']['blind']} more equal a training sentence and are scored for no system), "
         "written by people who saw only `docs/intents.md` and a description of how customers write, never the "
-        f"training data. Held-out: `tests/nlu/heldout.yml`, {first['heldout']['n']} messages, "
+        f"training data. Held-out: `tests/nlu/heldout.yml`, {first['heldout']['n']} messages scored "
+        f"({first['left_out']['heldout']} left out), "
         f"{len(first['heldout']['labels'])} intents, in the training data's voice. Neither is trained on; each "
         f"system trains once on all of `data/nlu` and reads both. {cv_note}. Accuracy and F1 score each "
         "system's top intent the way `rasa test nlu` does (it undoes the FallbackClassifier); macro F1 averages "
@@ -659,9 +681,12 @@ def main(argv: List[str]) -> int:
         write_json(timings_file, timings)
     total = timings.get("total", total)
 
-    summaries = {n: summarise(n, timings.get(n)) for n in SYSTEMS if (RESULTS / n / "heldout.json").exists()}
+    trained = trained_sentences()
+    summaries = {
+        n: summarise(n, timings.get(n), trained) for n in SYSTEMS if (RESULTS / n / "heldout.json").exists()
+    }
     write_json(RESULTS / "summary.json", summaries)
-    pictures = plot_confusions(summaries)
+    pictures = plot_confusions(summaries, trained)
     write_report(summaries, pictures, total, timings)
     print(f"[eval] wrote {REPORT.relative_to(ROOT)} and {', '.join('reports/' + p for p in pictures)}")
     for name, s in summaries.items():
