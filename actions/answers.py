@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff import hand_off
 from actions.replies import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT, product_buttons, resolve_product
 from assistant.knowledge import load_knowledge
+from assistant.text import normalize
 
 
 class ActionAnswerProblem(Action):
@@ -43,7 +44,9 @@ class ActionAnswerProblem(Action):
             )
             return events
 
-        if topic.escalate:
+        # Complaints always go to a person; so does any problem whose message also asks for one
+        # ("耳机坏了想修，顺便给我售后的电话").
+        if topic.escalate or knowledge.asks_for_person(normalize(tracker.latest_message.get("text"))):
             dispatcher.utter_message(text=topic.answer_for(product))
             return events + hand_off(dispatcher, knowledge, product)
 

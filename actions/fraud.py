@@ -1,4 +1,5 @@
-"""Is this number official? Does this sound like a scam? Answers from the hotline data only."""
+"""Is this number official? Does this sound like a scam? Has fraud already happened? Answers from the
+hotline data only."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.handoff import hand_off
 from actions.replies import (
     CLARIFY_ATTEMPTS_SLOT,
     entity_values,
@@ -16,6 +18,7 @@ from actions.replies import (
     resolve_product,
 )
 from assistant.knowledge import load_knowledge
+from assistant.text import normalize
 
 
 class ActionCheckFraud(Action):
@@ -27,6 +30,12 @@ class ActionCheckFraud(Action):
     ) -> List[EventType]:
         knowledge = load_knowledge()
         numbers = list(dict.fromkeys(entity_values(tracker, "phone_number")))
+        text = normalize(tracker.latest_message.get("text"))
+        kind = None if numbers else knowledge.fraud_kind(text)
+        if kind == "fraud_happened" or (kind and not knowledge.sounds_like_scam(text)):
+            # Harm already done: what to do now, then the line that can freeze the account.
+            dispatcher.utter_message(text=knowledge.template(kind))
+            return hand_off(dispatcher, knowledge, resolve_product(tracker, knowledge))
         lines = [number_verdict(digits, knowledge) for digits in numbers]
         lines.append(knowledge.template("anti_fraud" if numbers else "scam_warning"))
         services = knowledge.services_for(resolve_product(tracker, knowledge))

@@ -90,9 +90,20 @@ class Knowledge:
     templates: Dict[str, str]
     intent_titles: Dict[str, str]
     scam_signals: Tuple[re.Pattern, ...]
+    # "fraud_happened" / "unexplained_deduction" -> its phrases, in the order they are checked
+    fraud_kinds: Dict[str, Tuple[re.Pattern, ...]]
+    person_requests: Tuple[re.Pattern, ...]
 
     def sounds_like_scam(self, normalized_text: str) -> bool:
-        return any(signal.search(normalized_text) for signal in self.scam_signals)
+        return _any_match(self.scam_signals, normalized_text)
+
+    def fraud_kind(self, normalized_text: str) -> Optional[str]:
+        """Harm already done ("fraud_happened") or money gone without explanation, if the text says so."""
+        return next((kind for kind, phrases in self.fraud_kinds.items() if _any_match(phrases, normalized_text)), None)
+
+    def asks_for_person(self, normalized_text: str) -> bool:
+        """The message asks for a person or a hotline number, whatever else it says."""
+        return _any_match(self.person_requests, normalized_text)
 
     def alias_index(self) -> Dict[str, str]:
         """Normalised alias -> product key (a service key or an ambiguous brand key)."""
@@ -118,6 +129,14 @@ class Knowledge:
 
     def template(self, key: str, /, **values: str) -> str:
         return self.templates[key].strip().format(**values)
+
+
+def _any_match(patterns: Tuple[re.Pattern, ...], text: str) -> bool:
+    return any(pattern.search(text) for pattern in patterns)
+
+
+def _compile(patterns: List[str]) -> Tuple[re.Pattern, ...]:
+    return tuple(re.compile(pattern) for pattern in patterns)
 
 
 def _parse_hours(raw: Optional[dict]) -> Optional[Hours]:
@@ -155,6 +174,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
     services_raw = _read_yaml(directory / "services.yml")
     answers_raw = _read_yaml(directory / "answers.yml")
     scam_raw = _read_yaml(directory / "scam_signals.yml")
+    person_raw = _read_yaml(directory / "person_requests.yml")
 
     services = {
         key: Service(
@@ -198,7 +218,9 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         topics=topics,
         templates=answers_raw["templates"],
         intent_titles=answers_raw["intent_titles"],
-        scam_signals=tuple(re.compile(pattern) for pattern in scam_raw["patterns"]),
+        scam_signals=_compile(scam_raw["patterns"]),
+        fraud_kinds={kind: _compile(scam_raw[kind]) for kind in ("fraud_happened", "unexplained_deduction")},
+        person_requests=_compile(person_raw["patterns"]),
     )
     for brand in ambiguous.values():
         unknown = set(brand.services) - set(services)

@@ -19,17 +19,19 @@ _WHITESPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 # Digit groups of 3+ joined by single dashes or spaces: 4001003399, 400-100-3399, 138 1234 5678.
+# Characters customers use for each other: 帐 for 账 (到帐, 帐户; also what 帳 becomes in 简体).
+_VARIANTS = str.maketrans({"帐": "账"})
 _DIGIT_RUN = re.compile(r"(?<![\d])\d{3,}(?:[- ]\d{3,})*(?![\d])")
 
 
 def normalize(text: str | None) -> str:
     """Returns text as the NLU sees it: HTML tags dropped, full-width folded to half-width,
-    traditional characters turned simplified, lower case, single spaces, at most NLU_MAX_CHARS."""
+    traditional characters turned simplified, 帐 as 账, lower case, single spaces, at most NLU_MAX_CHARS."""
     text = (text or "")[: NLU_MAX_CHARS * 4]
     text = html.unescape(_HTML_TAG.sub(" ", text))
     text = unicodedata.normalize("NFKC", text)
     text = _DASHES.sub("-", text)
-    text = _TRADITIONAL_TO_SIMPLIFIED.convert(text)
+    text = _TRADITIONAL_TO_SIMPLIFIED.convert(text).translate(_VARIANTS)
     return _WHITESPACE.sub(" ", text).strip().lower()[:NLU_MAX_CHARS]
 
 

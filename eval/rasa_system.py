@@ -1,7 +1,8 @@
-"""One Rasa NLU config through `rasa test nlu`'s own code, held-out file and 5-fold cross-validation.
+"""One Rasa NLU config through `rasa test nlu`'s own code, the two held-out files and 5-fold cross-validation.
 
 Usage: python -m eval.rasa_system NAME CONFIG heldout|cv [FOLDS_TO_RUN]
-  heldout: train on all of data/nlu, test on the held-out file  -> results/eval/NAME/heldout.json
+  heldout: train once on all of data/nlu, test on the blind and the held-out file
+                                                                 -> results/eval/NAME/heldout.json
   cv:      5-fold cross-validation on data/nlu                   -> results/eval/NAME/cv.json
 FOLDS_TO_RUN evaluates only the first K of the 5 seeded folds (DIET is slow on 2 cores). The two
 parts are independent and run_eval.py runs them side by side: DIET keeps about one core busy.
@@ -9,7 +10,7 @@ parts are independent and run_eval.py runs them side by side: DIET keeps about o
 Runs in a process of its own per config: jieba's dictionary is process-global, so a config with a
 custom dictionary must not leak it into one without. Equivalent to
   rasa train nlu --config CONFIG --nlu data/nlu
-  rasa test nlu --model MODEL --nlu tests/nlu/heldout.yml
+  rasa test nlu --model MODEL --nlu tests/nlu/blind.yml   (and tests/nlu/heldout.yml)
   rasa test nlu --config CONFIG --nlu data/nlu --cross-validation --folds 5
 with three differences: the folds come from a seeded StratifiedKFold shared with the other systems
 (Rasa's own shuffles without a seed), "/intent" shortcuts are checked against domain.yml as in a
@@ -28,7 +29,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, List, Tuple
 
-from eval.common import DOMAIN, FOLDS, HELDOUT_DATA, RESULTS, SEED, TRAIN_DATA, RasaFolds, prediction, write_json
+from eval.common import DOMAIN, FOLDS, RESULTS, SEED, TEST_FILES, TRAIN_DATA, RasaFolds, prediction, write_json
 
 
 def _seed_everything() -> None:
@@ -140,19 +141,14 @@ async def evaluate(name: str, config: Path, part: str, fold_limit: int | None) -
         train_seconds = time.perf_counter() - started
         started = time.perf_counter()
         processor = Agent.load(model).processor
-        await rasa_test.run_evaluation(
-            str(HELDOUT_DATA), processor, output_directory=str(out / "heldout"), errors=True, disable_plotting=True
-        )
-        write_json(
-            out / "heldout.json",
-            {
-                "system": name,
-                "config": str(config),
-                "train_seconds": round(train_seconds, 1),
-                "heldout_seconds": round(time.perf_counter() - started, 1),
-                "heldout": capture.predictions(),
-            },
-        )
+        results: Dict[str, Any] = {"system": name, "config": str(config), "train_seconds": round(train_seconds, 1)}
+        for file_name, path in TEST_FILES.items():
+            await rasa_test.run_evaluation(
+                str(path), processor, output_directory=str(out / file_name), errors=True, disable_plotting=True
+            )
+            results[file_name] = capture.predictions()
+        results["heldout_seconds"] = round(time.perf_counter() - started, 1)
+        write_json(out / "heldout.json", results)
     else:
         started = time.perf_counter()
         intent_cv, _, _ = await rasa_test.cross_validate(

@@ -11,10 +11,7 @@ from typing import Any, Dict, List
 
 import jieba
 import spacy
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import (
@@ -30,6 +27,7 @@ from spacy.tokens import Doc
 from spacy.util import filter_spans
 
 from assistant.knowledge import load_knowledge
+from assistant.nlu.stateless import StatelessComponent
 from assistant.text import find_phone_numbers
 
 PRODUCT = "product"
@@ -49,18 +47,8 @@ def _alias_patterns() -> List[Dict[str, Any]]:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class SpacyEntityRuler(GraphComponent, EntityExtractorMixin):
+class SpacyEntityRuler(StatelessComponent, EntityExtractorMixin):
     """Finds `product` (value: service or brand key) and `phone_number` (value: digits)."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SpacyEntityRuler:
-        return cls()
 
     def __init__(self) -> None:
         # Only the vocabulary and the ruler are used: Docs are made from Rasa's tokens.

@@ -4,39 +4,29 @@ A message matching knowledge/scam_signals.yml is `fraud_check`, so the warning n
 classifier. Empty text, emoji and punctuation become `unreadable_input`; a bare phone number becomes
 `fraud_check` (the user wants to know whose number it is); other text without any Chinese
 becomes `non_chinese`, unless the classifier already heard a greeting, thanks or yes/no.
+Text with Chinese in it is never unreadable or non-Chinese: the next intent in the ranking is taken.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from assistant.knowledge import load_knowledge
 from assistant.nlu.entities import PHONE_NUMBER
+from assistant.nlu.stateless import StatelessComponent
 from assistant.text import has_chinese, has_latin
 
 SMALL_TALK_IN_ANY_LANGUAGE = {"greet", "thanks", "goodbye", "affirm", "deny"}
+GUARD_INTENTS = {"unreadable_input", "non_chinese"}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class InputGuard(GraphComponent, IntentClassifier):
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> InputGuard:
-        return cls()
-
+class InputGuard(StatelessComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = self._forced_intent(message)
@@ -44,7 +34,17 @@ class InputGuard(GraphComponent, IntentClassifier):
                 ranking = [{"name": intent, "confidence": 1.0}]
                 message.set(INTENT, ranking[0], add_to_output=True)
                 message.set("intent_ranking", ranking, add_to_output=True)
+            elif has_chinese(message.get(TEXT) or ""):
+                self._drop_guard_intents(message)
         return messages
+
+    @staticmethod
+    def _drop_guard_intents(message: Message) -> None:
+        """Also from the ranking: the clarification offers its top entries as buttons."""
+        ranking = [r for r in message.get("intent_ranking", []) if r["name"] not in GUARD_INTENTS]
+        message.set("intent_ranking", ranking, add_to_output=True)
+        if ranking and (message.get(INTENT) or {}).get("name") in GUARD_INTENTS:
+            message.set(INTENT, ranking[0], add_to_output=True)
 
     @staticmethod
     def _forced_intent(message: Message) -> Optional[str]:

@@ -22,12 +22,12 @@ def domain():
     return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 
-def tracker(intent, entities=(), slots=None, ranking=None):
+def tracker(intent, entities=(), slots=None, ranking=None, text=""):
     latest = {
         "intent": {"name": intent, "confidence": 0.9},
         "entities": [{"entity": e, "value": v} for e, v in entities],
         "intent_ranking": ranking or [{"name": intent, "confidence": 0.9}],
-        "text": "",
+        "text": text,
     }
     return Tracker("user", {"product": None, "topic": None, "clarify_attempts": 0, **(slots or {})},
                    latest, [], False, None, {}, "action_listen")
@@ -82,6 +82,37 @@ async def test_other_channels_are_answered_without_a_hotline_card(domain):
     messages, _ = await run(ActionAnswerProblem(), tracker("contact_channels", [("product", "xiaomi_after_sales")]),
                             domain)
     assert len(messages) == 1 and "微博" in messages[0]["text"] and "400-100-5678" not in messages[0]["text"]
+
+
+async def test_a_problem_that_also_asks_for_a_person_gets_the_answer_and_the_hotline_card(domain):
+    message = tracker("after_sales_repair", text="耳机坏了想修，顺便给我售后的电话")
+    messages, _ = await run(ActionAnswerProblem(), message, domain)
+    assert "保修期" in messages[0]["text"]
+    assert "[400-100-5678](tel:4001005678)" in messages[1]["text"]
+
+
+async def test_a_problem_alone_gets_the_answer_and_the_resolved_question(domain):
+    messages, _ = await run(ActionAnswerProblem(), tracker("repayment_failure", text="还款失败了怎么办"), domain)
+    assert len(messages) == 1 and messages[0]["buttons"]
+
+
+async def test_fraud_that_already_happened_gets_steps_for_now_and_the_line_that_can_freeze(domain):
+    messages, _ = await run(ActionCheckFraud(), tracker("fraud_check", [("product", "alipay")],
+                                                        text="我的花呗被盗刷了三千"), domain)
+    assert "冻结" in messages[0]["text"] and "报警" in messages[0]["text"] and "密码" in messages[0]["text"]
+    assert "95188" in messages[1]["text"] and "验证码" in messages[1]["text"]
+
+
+async def test_an_unexplained_deduction_is_checked_in_the_records_first(domain):
+    messages, _ = await run(ActionCheckFraud(), tracker("fraud_check", [("product", "tianxing_loan")],
+                                                        text="莫名其妙扣了我200块"), domain)
+    assert "交易记录" in messages[0]["text"]
+    assert "400-100-3399" in messages[1]["text"]
+
+
+async def test_a_scam_call_still_gets_the_warning(domain):
+    messages, _ = await run(ActionCheckFraud(), tracker("fraud_check", text="有人让我把钱转到安全账户"), domain)
+    assert "诈骗" in messages[0]["text"] and len(messages) == 1
 
 
 async def test_handoff_gives_the_card_of_the_product_in_context(domain):

@@ -7,10 +7,12 @@ import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from assistant.nlu.classifier_tokens import PHONE_PLACEHOLDER, ClassifierTokens
 from assistant.nlu.entities import SpacyEntityRuler
 from assistant.nlu.input_guard import InputGuard
 from assistant.nlu.normalizer import ChineseTextNormalizer
@@ -32,14 +34,17 @@ def pipeline(tmp_path_factory):
         ChineseTextNormalizer.create({}, storage, Resource("norm"), context),
         tokenizer,
         SpacyEntityRuler.create({}, storage, Resource("ruler"), context),
+        ClassifierTokens.create({}, storage, Resource("tokens"), context),
     ]
     guard = InputGuard.create({}, storage, Resource("guard"), context)
 
-    def parse(text, classifier_intent="repayment_failure"):
+    def parse(text, classifier_intent="repayment_failure", runner_up="ask_hotline"):
         message = Message({TEXT: text})
         for component in components:
             component.process([message])
-        message.set(INTENT, {"name": classifier_intent, "confidence": 0.9})
+        ranking = [{"name": classifier_intent, "confidence": 0.6}, {"name": runner_up, "confidence": 0.3}]
+        message.set(INTENT, ranking[0])
+        message.set("intent_ranking", ranking)
         guard.process([message])
         return message
 
@@ -107,7 +112,43 @@ def test_scam_reports_are_fraud_checks_whatever_the_classifier_says(pipeline, te
 
 
 @pytest.mark.parametrize(
-    "text", ["收不到验证码登录不了", "手续费是怎么收的", "贷款手续费是多少", "下款之后手续费怎么扣"]
+    "text",
+    ["收不到验证码登录不了", "手续费是怎么收的", "贷款手续费是多少", "下款之后手续费怎么扣", "转出到我的银行卡没到账",
+     "登录要我输入验证码，可是一直收不到", "把余额宝的钱转到我自己的银行卡要多久"],
 )
 def test_ordinary_questions_are_not_scam_reports(pipeline, text):
     assert pipeline(text).get(INTENT)["name"] == "repayment_failure"
+
+
+def classifier_words(message):
+    return [t.text for t in message.get(TOKENS_NAMES[TEXT])]
+
+
+@pytest.mark.parametrize("text", ["帮我打给我同事138-1234-5678", "这个4001003399是官方的吗"])
+def test_the_classifier_sees_a_phone_number_as_one_placeholder_and_the_entity_keeps_its_digits(pipeline, text):
+    message = pipeline(text)
+    assert classifier_words(message).count(PHONE_PLACEHOLDER) == 1
+    assert not any(ch.isdigit() for word in classifier_words(message) for ch in word)
+    assert entities(message)[-1][0] == "phone_number"
+
+
+def test_dates_and_amounts_are_not_phone_placeholders(pipeline):
+    assert PHONE_PLACEHOLDER not in classifier_words(pipeline("2024年11月15日扣了1200元"))
+
+
+def test_the_classifier_does_not_see_leading_punctuation(pipeline):
+    assert classifier_words(pipeline("？？？！！人工几点上班")) == classifier_words(pipeline("人工几点上班"))
+
+
+def test_punctuation_alone_keeps_its_tokens_for_the_guard(pipeline):
+    assert classifier_words(pipeline("？？？")) and pipeline("？？？").get(INTENT)["name"] == "unreadable_input"
+
+
+def test_chinese_text_is_never_left_unreadable_or_non_chinese(pipeline):
+    message = pipeline("？？？人工几点上班", classifier_intent="unreadable_input", runner_up="service_hours")
+    assert message.get(INTENT)["name"] == "service_hours"
+
+
+def test_the_guard_intents_leave_the_ranking_of_chinese_text(pipeline):
+    message = pipeline("你好呀😂", classifier_intent="greet", runner_up="unreadable_input")
+    assert [r["name"] for r in message.get("intent_ranking")] == ["greet"]

@@ -13,7 +13,11 @@ def test_full_width_digits_and_punctuation_become_half_width():
 
 
 def test_traditional_characters_become_simplified():
-    assert normalize("還款失敗，帳戶被鎖了怎麼辦") == "还款失败,帐户被锁了怎么办"
+    assert normalize("還款失敗，帳戶被鎖了怎麼辦") == "还款失败,账户被锁了怎么办"
+
+
+def test_the_common_variant_of_a_character_is_read_as_the_standard_one():
+    assert normalize("提现一直不到帐") == normalize("提现一直不到账")
 
 
 def test_html_tags_are_dropped_and_entities_decoded():

@@ -1,0 +1,54 @@
+"""The kinds of message issue 8 found the assistant failing on, told apart by their words and true intent.
+
+Each rule looks only at a message's text (normalised as the assistant reads it) and its labelled intent,
+never at any system's prediction, so the per-kind table counts the same messages for every system.
+A message can be of several kinds or of none.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Dict, List
+
+from assistant.text import find_phone_numbers, has_chinese, normalize
+
+PROBLEM_INTENTS = {
+    "repayment_failure", "account_locked", "login_failure", "duplicate_charge", "withdrawal_failure",
+    "quota_frozen", "interest_fees", "earnings_query", "after_sales_repair", "return_exchange",
+    "device_connection", "complaint", "fraud_check", "loan_offer_risk", "brand_change", "payment_failure",
+    "bill_error", "investment_risk", "card_binding", "repayment_date", "quota_increase", "repair_progress",
+    "spare_parts", "service_locations", "call_tips", "contact_channels",
+}  # fmt: skip
+
+_FRAUD_HAPPENED = re.compile(
+    r"盗|冒用|冒名|不是.{0,3}本人|被骗|骗了|骗走|上当|陌生.{0,6}登|身份证.{0,8}开|莫名|不明|异常扣|不认识"
+)
+_NOT_ARRIVED = re.compile(r"到账|未到|没到|不到|赎回|转出|取不出|到不了")
+_TIME_WORDS = re.compile(r"春节|国庆|元旦|过年|放假|假期|节假|节日|24小时|下班|上班|周末|周六|周日|晚上|半夜|凌晨|几点")
+_GREETING_FIRST = re.compile(r"^(你好|您好|在吗|在不在|hi|hello|哈喽|嗨|亲|早上好|下午好|晚上好|打扰)")
+_ASKS_FOR_PERSON = re.compile(r"人工|真人|电话|热线|号码|联系方式")
+_LEADING_SYMBOLS = re.compile(r"^[^\w\s]")
+_DIGIT = re.compile(r"\d")
+# Intents whose messages speak of phones and people anyway: not "a problem plus a request".
+_ABOUT_CALLING = {"complaint", "fraud_check", "call_tips", "contact_channels"}
+
+# Issue 8's numbering; kind 7 (a greeting first) is counted over every intent.
+KINDS: Dict[str, Callable[[str, str], bool]] = {
+    "1. fraud that already happened": lambda t, i: i == "fraud_check" and bool(_FRAUD_HAPPENED.search(t)),
+    "2. credit product frozen, no 额度": lambda t, i: i == "quota_frozen" and "额度" not in t,
+    "3. money that has not arrived": lambda t, i: i == "withdrawal_failure" and bool(_NOT_ARRIVED.search(t)),
+    "4. hours through holidays and time words": lambda t, i: i == "service_hours" and bool(_TIME_WORDS.search(t)),
+    "5. fees without 费用": lambda t, i: i == "interest_fees" and "费用" not in t,
+    "6. complaint without 投诉": lambda t, i: i == "complaint" and "投诉" not in t,
+    "7. greeting before the problem": lambda t, i: i in PROBLEM_INTENTS and bool(_GREETING_FIRST.search(t)),
+    "8. digits, no phone number": lambda t, i: bool(_DIGIT.search(t)) and not any(find_phone_numbers(t)),
+    "9. leading punctuation": lambda t, i: bool(_LEADING_SYMBOLS.search(t)) and has_chinese(t),
+    "10. out of scope": lambda t, i: i == "out_of_scope",
+    "11. problem + a person or number asked": lambda t, i: i in PROBLEM_INTENTS - _ABOUT_CALLING
+    and bool(_ASKS_FOR_PERSON.search(t)),
+}
+
+
+def kinds_of(text: str, intent: str) -> List[str]:
+    normalized = normalize(text)
+    return [kind for kind, applies in KINDS.items() if applies(normalized, intent)]
