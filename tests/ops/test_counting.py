@@ -1,22 +1,42 @@
 """ops.metrics, the console's counting, over a real SQLite tracker store that real conversations filled
-(the known mix, sent through the real Rasa server and action server), read as the console reads it."""
+(the known mix, sent through the real Rasa server and action server), read as the console reads it;
+and over the same rows in a real PostgreSQL 15, the cluster's tracker store."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
 
 from assistant.knowledge import load_knowledge
+from devtools.servers import LocalPostgres
 from ops import metrics
 from ops.store import TrackerEvents
 from tests.ops import mix
 
 
-@pytest.fixture(scope="module")
-def store(mix_database) -> TrackerEvents:
-    return TrackerEvents(sa.create_engine(f"sqlite:///{mix_database}"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store(request, mix_database) -> Iterator[TrackerEvents]:
+    sqlite = sa.create_engine(f"sqlite:///{mix_database}")
+    if request.param == "sqlite":
+        yield TrackerEvents(sqlite)
+        return
+    if not LocalPostgres.available():
+        pytest.skip("no PostgreSQL 15 here (/usr/lib/postgresql/15/bin and a postgres user)")
+    postgres = LocalPostgres().start()
+    try:
+        env = postgres.tracker_env()
+        engine = sa.create_engine(f"postgresql://rasa:{env['TRACKER_DB_PASSWORD']}@{env['TRACKER_DB_HOST']}/rasa")
+        events = sa.Table("events", sa.MetaData(), autoload_with=sqlite)  # Rasa's schema, as Rasa made it
+        events.create(engine)
+        with sqlite.connect() as source, engine.begin() as target:
+            target.execute(events.insert(), [dict(row._mapping) for row in source.execute(events.select())])
+        yield TrackerEvents(engine)
+        engine.dispose()
+    finally:
+        postgres.stop()
 
 
 @pytest.fixture(scope="module")
