@@ -102,15 +102,16 @@ def turns_of(conversation: str, events: Iterable[Dict[str, Any]]) -> List[Turn]:
             parse = event.get("parse_data") or {}
             intent = parse.get("intent") or {}
             name = intent.get("name") or ""
-            predicted = name
-            if name == FALLBACK_INTENT:
-                predicted = next(
-                    (r["name"] for r in parse.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT), name
-                )
+            predicted, confidence = name, float(intent.get("confidence") or 0)
+            if name == FALLBACK_INTENT:  # its confidence is only the threshold: show the likeliest topic's own
+                likeliest = next((r for r in parse.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT),
+                                 None)
+                if likeliest is not None:
+                    predicted, confidence = likeliest["name"], float(likeliest.get("confidence") or 0)
             numbers = [str(e["value"]) for e in parse.get("entities") or [] if e.get("entity") == PHONE_ENTITY]
             turns.append(
                 Turn(conversation, float(event.get("timestamp") or 0), event.get("text") or "", name,
-                     float(intent.get("confidence") or 0), predicted, list(dict.fromkeys(numbers)), last_action)
+                     confidence, predicted, list(dict.fromkeys(numbers)), last_action)
             )
         elif kind == "action" and event.get("name") not in (None, "action_listen"):
             last_action = event["name"]
