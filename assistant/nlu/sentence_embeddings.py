@@ -62,7 +62,7 @@ class SentenceEmbeddings(GraphComponent):
         with_text = [m for m in messages if m.get(TEXT)]
         if with_text:
             vectors = embed([m.get(TEXT) for m in with_text]) * self._scale
-            for message, vector in zip(with_text, vectors):
+            for message, vector in zip(with_text, vectors, strict=True):
                 message.add_features(Features(vector[np.newaxis, :], FEATURE_TYPE_SENTENCE, TEXT, self._name))
         return messages
 

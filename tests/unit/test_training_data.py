@@ -1,5 +1,6 @@
-"""The held-out file stays held out: no sentence of it is (after normalisation) in the training data."""
+"""The held-out and blind files stay held out: no sentence of theirs is (after normalisation) in the training data."""
 
+import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
 from assistant.text import normalize
@@ -10,10 +11,11 @@ def _texts(path):
     return {normalize(m.get("text")): m.get("intent") for m in load_data(str(path)).intent_examples}
 
 
-def test_no_heldout_sentence_is_trained_on():
+@pytest.mark.parametrize("held_out_file", ["heldout.yml", "blind.yml"])
+def test_no_held_out_sentence_is_trained_on(held_out_file):
     training = _texts(ROOT / "data" / "nlu")
-    heldout = _texts(ROOT / "tests" / "nlu" / "heldout.yml")
-    assert sorted(set(training) & set(heldout)) == []
+    held_out = _texts(ROOT / "tests" / "nlu" / held_out_file)
+    assert sorted(set(training) & set(held_out)) == []
 
 
 def test_heldout_covers_every_intent():
