@@ -42,7 +42,10 @@ NO_TOPIC = {*FALLBACK_INTENTS, "greet", "goodbye", "thanks", "affirm", "deny", "
 
 SYSTEMS = {
     "ours": {
-        "title": "**ours** (config.yml: jieba + domain dictionary, ☎ tokens, words + char 1-3, LogisticRegression)",
+        "title": (
+            "**ours** (config.yml: jieba + domain dictionary, ☎ tokens, e5 sentence embedding + words + char 1-3, "
+            "LogisticRegression)"
+        ),
         "short": "ours",
         "commands": [["-m", "eval.rasa_system", "ours", "config.yml", part] for part in ("heldout", "cv")],
     },

@@ -20,5 +20,5 @@ def test_out_of_scope_says_what_it_can_do_and_gives_no_number(conversation):
 def test_two_misunderstandings_offer_a_person(conversation):
     first = conversation.say("嗯那个东西它就是不太对劲吧")
     assert "您是想问" in first[0]["text"] or "没太看懂" in first[0]["text"]
-    second = conversation.text("咕噜咕噜叽里呱啦")
+    second = conversation.text("唉怎么又这样了")
     assert "人工" in second and "400-100-3399" in second and "95188" in second

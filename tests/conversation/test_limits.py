@@ -170,8 +170,13 @@ def test_socketio_over_the_limit_is_told_once(limited):
         await client.disconnect()
         return replies
 
+    started = time.monotonic()
     replies = asyncio.run(scenario())
+    seconds = time.monotonic() - started
     texts = [reply.get("text") for reply in replies]
     assert texts.count(TOO_FAST) == 1
-    assert len(texts) - 1 == 20  # the 20 messages within the limit were answered, the other 10 not
+    # The burst of 20 was answered, plus what refilled (one per 3 s) while the server read the 30
+    # messages; the rest were not processed.
+    answered = len(texts) - 1
+    assert 20 <= answered <= 20 + seconds / 3 + 1 and answered < 30
     assert load_knowledge().template("too_fast") == TOO_FAST
