@@ -87,16 +87,22 @@ def answering_retries_once(
 
     async def handle(message: UserMessage) -> None:
         message_id = (message.metadata or {}).get("message_id")
-        if message_id:
-            tracker = await app().ctx.agent.tracker_store.retrieve(message.sender_id)
+        agent = app().ctx.agent
+        if not message_id or not agent.is_ready():
+            await on_new_message(message)
+            return
+        # Checked under the conversation's lock, as Agent.handle_message takes it: a retry that reaches
+        # another replica while the original is still being answered waits for it, then finds it stored.
+        async with agent.lock_store.lock(message.sender_id):
+            tracker = await agent.tracker_store.retrieve(message.sender_id)
             replies = _stored_replies(tracker.events if tracker else [], str(message_id))
-            if replies is not None:
-                logger.info("Message %s of conversation %s was already answered: replies sent again",
-                            message_id, message.sender_id)
-                for reply in replies:
-                    await message.output_channel.send_response(message.sender_id, reply)
+            if replies is None:
+                await agent.processor.handle_message(message)
                 return
-        await on_new_message(message)
+        logger.info("Message %s of conversation %s was already answered: replies sent again",
+                    message_id, message.sender_id)
+        for reply in replies:
+            await message.output_channel.send_response(message.sender_id, reply)
 
     return handle
 
