@@ -1,1 +1,1 @@
-"""Custom actions for the action server (`rasa run actions`); knowledge comes from assistant.knowledge."""
+"""Custom actions for the action server (`rasa run actions`); knowledge comes from common.knowledge."""

@@ -9,9 +9,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
-from actions.replies import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT, product_buttons, resolve_product
-from assistant.knowledge import load_knowledge
-from assistant.text import normalize
+from actions.replies import product_buttons, resolve_product
+from common.conversation import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT
+from common.knowledge import load_knowledge
+from common.text import normalize
 
 
 class ActionAnswerProblem(Action):
@@ -46,7 +47,7 @@ class ActionAnswerProblem(Action):
 
         # Complaints always go to a person; so does any problem whose message also asks for one
         # ("耳机坏了想修，顺便给我售后的电话").
-        if topic.escalate or knowledge.asks_for_person(normalize(tracker.latest_message.get("text"))):
+        if topic.handoff or knowledge.asks_for_person(normalize(tracker.latest_message.get("text"))):
             dispatcher.utter_message(text=topic.answer_for(product))
             return events + hand_off(dispatcher, knowledge, product)
 

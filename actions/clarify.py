@@ -8,8 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.replies import CLARIFY_ATTEMPTS_SLOT, TOPIC_SLOT, all_hotlines, resolve_product
-from assistant.knowledge import load_knowledge
+from actions.replies import all_hotlines, resolve_product
+from common.conversation import CLARIFY_ATTEMPTS_SLOT, TOPIC_SLOT
+from common.knowledge import load_knowledge
 
 MAX_ATTEMPTS = 2
 MAX_CHOICES = 3

@@ -10,15 +10,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
-from actions.replies import (
-    CLARIFY_ATTEMPTS_SLOT,
-    entity_values,
-    hotline_line,
-    number_verdict,
-    resolve_product,
-)
-from assistant.knowledge import load_knowledge
-from assistant.text import normalize
+from actions.replies import entity_values, hotline_line, number_verdict, resolve_product
+from common.conversation import CLARIFY_ATTEMPTS_SLOT
+from common.knowledge import load_knowledge
+from common.text import normalize
 
 
 class ActionCheckFraud(Action):

@@ -9,9 +9,6 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.replies import (
-    CLARIFY_ATTEMPTS_SLOT,
-    PRODUCT_SLOT,
-    TOPIC_SLOT,
     entity_values,
     hotline_card,
     hotline_line,
@@ -21,14 +18,16 @@ from actions.replies import (
     product_buttons,
     resolve_product,
 )
-from assistant.knowledge import Knowledge, load_knowledge
+from common.conversation import CLARIFY_ATTEMPTS_SLOT, HANDOFF_KEY, PRODUCT_SLOT, TOPIC_SLOT
+from common.knowledge import Knowledge, load_knowledge
 
 
 def hand_off(dispatcher: CollectingDispatcher, knowledge: Knowledge, product: Optional[str]) -> List[EventType]:
     """Sends the hotline card for one service, or asks which service when that is not clear."""
     services = knowledge.services_for(product)
     if len(services) == 1:
-        dispatcher.utter_message(text=hotline_card(services[0], knowledge, now_in_service_timezone()))
+        dispatcher.utter_message(text=hotline_card(services[0], knowledge, now_in_service_timezone()),
+                                 **{HANDOFF_KEY: services[0].key})
         return [SlotSet(PRODUCT_SLOT, services[0].key), SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0)]
     choices = services or list(knowledge.services.values())
     dispatcher.utter_message(

@@ -1,7 +1,7 @@
 """Deletion on request: after the user confirmed, say the history is gone and tell the page to forget it.
 
 The erasure itself happens in the Rasa server, when the tracker store saves this turn
-(assistant/erasure.py): an action here cannot do it, since the turn's own save would write the
+(common/erasure.py): an action here cannot do it, since the turn's own save would write the
 conversation back.
 """
 
@@ -13,8 +13,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.erasure import CLEAR_PAGE_MESSAGE, ERASE_ACTION
-from assistant.knowledge import load_knowledge
+from common.erasure import CLEAR_PAGE_MESSAGE, ERASE_ACTION
+from common.knowledge import load_knowledge
 
 
 class ActionDeleteHistory(Action):

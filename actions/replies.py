@@ -8,12 +8,9 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from rasa_sdk import Tracker
 
-from assistant.knowledge import SERVICE_TIMEZONE, Knowledge, Service, UnofficialNumber
-from assistant.text import format_phone
-
-PRODUCT_SLOT = "product"
-TOPIC_SLOT = "topic"
-CLARIFY_ATTEMPTS_SLOT = "clarify_attempts"
+from common.conversation import PRODUCT_SLOT
+from common.knowledge import SERVICE_TIMEZONE, Knowledge, Service, UnofficialNumber
+from common.text import format_phone
 
 
 def entity_values(tracker: Tracker, entity: str) -> List[str]:
@@ -65,11 +62,6 @@ def hotline_card(service: Service, knowledge: Knowledge, now: datetime) -> str:
     lines.append(knowledge.template("online", online=service.online))
     lines.append(knowledge.template("anti_fraud"))
     return "\n".join(lines)
-
-
-def hotline_card_service(text: str, knowledge: Knowledge) -> Optional[Service]:
-    """The service whose hotline card a sent message is, or None (the operator console counts handoffs)."""
-    return next((s for s in knowledge.services.values() if text.startswith(_hotline_card_head(s, knowledge))), None)
 
 
 def all_hotlines(knowledge: Knowledge, services: Optional[Iterable[Service]] = None) -> str:

@@ -53,7 +53,7 @@ def role_of(pid: int) -> str:
             args = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return "gone"
-    for role, marker in (("Rasa", "rasa run"), ("action servers", "rasa_sdk"), ("PostgreSQL", "postgres"),
+    for role, marker in (("Rasa", "rasa_server run"), ("action servers", "rasa_sdk"), ("PostgreSQL", "postgres"),
                          ("nginx", "nginx"), ("Redis", "redis-server")):
         if marker in args:
             return role

@@ -19,9 +19,9 @@ from typing import Dict, List, Tuple
 BUCKETS: List[Tuple[str, Tuple[str, ...]]] = [
     ("action result schema check (jsonschema)", ("_validate_action_result", "jsonschema/")),
     ("tracker store: save (SQL insert + commit)",
-     ("save (rasa/core/tracker_store.py", "save (assistant/tracker_store.py")),
+     ("save (rasa/core/tracker_store.py", "save (rasa_server/tracker_store.py")),
     ("tracker store: retrieve (SQL read + replay)",
-     ("retrieve (rasa/core/tracker_store.py", "retrieve (assistant/tracker_store.py", "get_or_create_tracker")),
+     ("retrieve (rasa/core/tracker_store.py", "retrieve (rasa_server/tracker_store.py", "get_or_create_tracker")),
     ("NLU pipeline (parse message)", ("parse_message (rasa/core/processor.py",)),
     ("policies (predict next action)", ("_predict_next_with_tracker", "predict_next_with_tracker_if_should")),
     ("action server call (HTTP client)", ("run (rasa/core/actions/action.py",)),
@@ -70,7 +70,7 @@ def top_functions(path: Path, limit: int = 15) -> List[Tuple[str, float]]:
     total = 0
     plumbing = ("sanic/", "asyncio/", "rasa/__main__", "rasa/cli/", "rasa/api.py", "rasa/core/run.py",
                 "<module>", "runpy.py", "dask/", "rasa/engine/", "rasa/core/agent.py", "rasa/core/channels/",
-                "assistant/channels.py", "handle_request", "connection_task", "rasa/core/processor.py")
+                "rasa_server/channels.py", "handle_request", "connection_task", "rasa/core/processor.py")
     for frames, count in load(path):
         total += count
         for frame in set(frames):

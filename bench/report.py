@@ -328,7 +328,7 @@ def render(data: Dict[str, Any]) -> str:
               "its pipeline's, not the load's: without our entity ruler it does not know which product a "
               "conversation is about, so it asks instead of giving the number. *Server log: errors, outage "
               "replies* counts ERROR lines in the Rasa server's log and the messages that got the reply "
-              "guarantee's apology instead of an answer (assistant/channels.py).", "",
+              "guarantee's apology instead of an answer (rasa_server/channels.py).", "",
               "## Start-up, memory, training", ""]
     lines += _system_table(data)
     lines += ["", "Resident memory is VmRSS / VmHWM from /proc, summed over the server process and its "
@@ -347,7 +347,7 @@ def render(data: Dict[str, Any]) -> str:
     lines += ["", f"### With {settings.get('stored_conversations', 0):,} stored conversations", ""]
     lines += _stored_table(data)
     lines += ["", "### One client flooding", "",
-              "Ours with its default rate limits (assistant/limits.py): 16 conversations, each from its own "
+              "Ours with its default rate limits (rasa_server/limits.py): 16 conversations, each from its own "
               "address, at a person's pace (an answer, then 0.5 s before the next message), without and with "
               "one more client sending 50 messages a second without waiting (`bench/flood.py`). Its messages "
               "over the limit get HTTP 429 and the short reply, and are not processed.", ""]

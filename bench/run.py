@@ -43,6 +43,8 @@ from devtools.servers import NO_RATE_LIMITS, ROOT, VENV_BIN, Assistant, process_
 
 PEER_CONFIG = ROOT / "eval" / "peer_rasa_default.yml"  # the same peer (a) that make eval measures
 PEER_ENDPOINTS = ROOT / "bench" / "peer_endpoints.yml"
+# Rasa's own start command, without rasa_server's patches: the peer, and our model on stock Rasa.
+STOCK_RASA = {"RASA_COMMAND": str(VENV_BIN / "rasa")}
 OUR_ENDPOINTS = ROOT / "endpoints.yml"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -453,10 +455,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     if not args.skip_stock:
         # Our model served by stock Rasa (Rasa's SQL tracker store, no speed-ups): what the fixes bring.
         data["ours_stock"] = measure_system("ours_stock", data["training"]["ours"]["model"], PEER_ENDPOINTS,
-                                            args.out, args, with_profile=False, levels=[32], long_repeats=1)
+                                            args.out, args, with_profile=False, extra_env=STOCK_RASA, levels=[32],
+                                            long_repeats=1)
     if not args.skip_peer:
         data["peer"] = measure_system("peer", data["training"]["peer"]["model"], PEER_ENDPOINTS, args.out, args,
-                                      with_profile=False)
+                                      with_profile=False, extra_env=STOCK_RASA)
     data["machine"]["loadavg_at_end"] = os.getloadavg()
     data["total_seconds"] = round(time.monotonic() - started, 1)
     raw = args.out / "bench.json"

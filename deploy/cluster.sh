@@ -53,7 +53,7 @@ fi
 # Each replica keeps a connection pool (Rasa's defaults, 50 + 100, would exhaust the server's 300 slots).
 export SQL_POOL_SIZE=${SQL_POOL_SIZE:-10} SQL_MAX_OVERFLOW=${SQL_MAX_OVERFLOW:-20}
 
-# The lock store: the replicas take a conversation's lock in Redis (assistant/lock_store.py).
+# The lock store: the replicas take a conversation's lock in Redis (rasa_server/lock_store.py).
 if [[ -z "${REDIS_URL:-}" ]]; then
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --loglevel warning &
   role[$!]=redis

@@ -62,7 +62,7 @@ class Cluster:
     replicas: int = 2
     base: int = field(default_factory=free_port_base)
     auth_token: str = field(default_factory=lambda: os.urandom(16).hex())
-    # Load from one address sends faster than a person types: the rate limits (assistant/limits.py) are
+    # Load from one address sends faster than a person types: the rate limits (rasa_server/limits.py) are
     # tested on their own, so tests and benchmarks run the cluster without them unless they say otherwise.
     extra_env: Dict[str, str] = field(default_factory=lambda: dict(NO_RATE_LIMITS))
     process: Optional[subprocess.Popen] = None

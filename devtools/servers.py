@@ -20,6 +20,7 @@ from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+PROCESSES = ROOT / "scripts" / "processes.sh"  # the start commands, as make run and make cluster use them
 
 
 def free_port() -> int:
@@ -100,7 +101,7 @@ def process_tree_memory(pid: int) -> Dict[str, int]:
 
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 # For Assistant(extra_env=...) when the client is a test suite or a load generator: one address sending
-# faster than people type, which the rate limits (assistant/limits.py) would refuse.
+# faster than people type, which the rate limits (rasa_server/limits.py) would refuse.
 NO_RATE_LIMITS = {"RATE_LIMIT_CONVERSATION": "0", "RATE_LIMIT_ADDRESS": "0"}
 
 
@@ -195,7 +196,9 @@ class Assistant:
             TRACKER_DB_USER="",
             TRACKER_DB_PASSWORD="",
             WEB_ORIGIN=self.web_origin,
-            SANIC_HOST="127.0.0.1",
+            ACTION_HOST="127.0.0.1",
+            RASA_HOST="127.0.0.1",
+            MODEL=str(self.model),
             RASA_AUTH_TOKEN=self.auth_token,
         )
         env.update(self.extra_env)
@@ -206,11 +209,7 @@ class Assistant:
         return subprocess.Popen(args, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
 
     def start_action_server(self, timeout: float = 60) -> float:
-        self.action_server = self._spawn(
-            [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
-             "--port", str(self.action_port), "--logging-config_file", "logging.yml"],
-            "action-server.log",
-        )
+        self.action_server = self._spawn([str(PROCESSES), "action", str(self.action_port)], "action-server.log")
         return wait_until_up(f"http://127.0.0.1:{self.action_port}/health", timeout, self.action_server)
 
     def _endpoints_for_workers(self) -> Path:
@@ -230,12 +229,7 @@ class Assistant:
     def start_rasa_server(self, timeout: float = 180) -> float:
         endpoints = self._endpoints_for_workers()
         self.rasa_server = self._spawn(
-            [str(VENV_BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(endpoints),
-             "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(self.rasa_port),
-             # "=": a token may start with "-"; no --cors, as in scripts/run.sh
-             "--enable-api", f"--auth-token={self.auth_token}",
-             "--logging-config-file", "logging.yml", *self.extra_rasa_args],
-            "rasa-server.log",
+            [str(PROCESSES), "rasa", str(self.rasa_port), str(endpoints), *self.extra_rasa_args], "rasa-server.log"
         )
         return wait_until_up(f"{self.url}/status?token={self.auth_token}", timeout, self.rasa_server)
 
@@ -293,7 +287,7 @@ class PageServer:
         env.pop("WEB_SOCKET_URL", None)
         env.update(self.extra_env)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "web.server"], cwd=ROOT, env=env,
+            self.process = subprocess.Popen([str(PROCESSES), "page"], cwd=ROOT, env=env,
                                             stdout=log, stderr=subprocess.STDOUT)
         wait_until_up(f"{self.url}/healthz", 20, self.process)
         return self

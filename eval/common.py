@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # run_eval.py points these at a snapshot taken when the run starts, so that every system sees the
 # same files even if someone edits the data meanwhile.
 TRAIN_DATA = Path(os.environ.get("EVAL_TRAIN_DATA", ROOT / "data" / "nlu"))
-HELDOUT_DATA = Path(os.environ.get("EVAL_HELDOUT_DATA", ROOT / "tests" / "nlu" / "heldout.yml"))
-BLIND_DATA = Path(os.environ.get("EVAL_BLIND_DATA", ROOT / "tests" / "nlu" / "blind.yml"))
+HELDOUT_DATA = Path(os.environ.get("EVAL_HELDOUT_DATA", ROOT / "holdout" / "heldout.yml"))
+BLIND_DATA = Path(os.environ.get("EVAL_BLIND_DATA", ROOT / "holdout" / "blind.yml"))
 # The two files no system trains on, blind first: written by people who never saw the training data
 # (blind) and in the training data's own voice (heldout). Each system trains once and reads both.
 TEST_FILES = {"blind": BLIND_DATA, "heldout": HELDOUT_DATA}

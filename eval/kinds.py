@@ -1,4 +1,4 @@
-"""The kinds of message issue 8 found the assistant failing on, told apart by their words and true intent.
+"""Kinds of message the assistant used to fail on, told apart by their words and true intent.
 
 Each rule looks only at a message's text (normalised as the assistant reads it) and its labelled intent,
 never at any system's prediction, so the per-kind table counts the same messages for every system.
@@ -10,15 +10,10 @@ from __future__ import annotations
 import re
 from typing import Callable, Dict, List
 
-from assistant.text import find_phone_numbers, has_chinese, normalize
+from common.knowledge import load_knowledge
+from common.text import find_phone_numbers, has_chinese, normalize
 
-PROBLEM_INTENTS = {
-    "repayment_failure", "account_locked", "login_failure", "duplicate_charge", "withdrawal_failure",
-    "quota_frozen", "interest_fees", "earnings_query", "after_sales_repair", "return_exchange",
-    "device_connection", "complaint", "fraud_check", "loan_offer_risk", "brand_change", "payment_failure",
-    "bill_error", "investment_risk", "card_binding", "repayment_date", "quota_increase", "repair_progress",
-    "spare_parts", "service_locations", "call_tips", "contact_channels",
-}  # fmt: skip
+PROBLEM_INTENTS = set(load_knowledge().intents_of_kind("problem"))
 
 _FRAUD_HAPPENED = re.compile(
     r"盗|冒用|冒名|不是.{0,3}本人|被骗|骗了|骗走|上当|陌生.{0,6}登|身份证.{0,8}开|莫名|不明|异常扣|不认识"
@@ -30,9 +25,9 @@ _ASKS_FOR_PERSON = re.compile(r"人工|真人|电话|热线|号码|联系方式"
 _LEADING_SYMBOLS = re.compile(r"^[^\w\s]")
 _DIGIT = re.compile(r"\d")
 # Intents whose messages speak of phones and people anyway: not "a problem plus a request".
-_ABOUT_CALLING = {"complaint", "fraud_check", "call_tips", "contact_channels"}
+_ABOUT_CALLING = {"complaint", "fraud_check", "call_tips", "contact_channels", "ask_hotline", "service_hours"}
 
-# Issue 8's numbering; kind 7 (a greeting first) is counted over every intent.
+# Kind 7 (a greeting first) is counted over every problem intent.
 KINDS: Dict[str, Callable[[str, str], bool]] = {
     "1. fraud that already happened": lambda t, i: i == "fraud_check" and bool(_FRAUD_HAPPENED.search(t)),
     "2. credit product frozen, no 额度": lambda t, i: i == "quota_frozen" and "额度" not in t,

@@ -10,7 +10,7 @@ parts are independent and run_eval.py runs them side by side: DIET keeps about o
 Runs in a process of its own per config: jieba's dictionary is process-global, so a config with a
 custom dictionary must not leak it into one without. Equivalent to
   rasa train nlu --config CONFIG --nlu data/nlu
-  rasa test nlu --model MODEL --nlu tests/nlu/blind.yml   (and tests/nlu/heldout.yml)
+  rasa test nlu --model MODEL --nlu holdout/blind.yml   (and holdout/heldout.yml)
   rasa test nlu --config CONFIG --nlu data/nlu --cross-validation --folds 5
 with three differences: the folds come from a seeded StratifiedKFold shared with the other systems
 (Rasa's own shuffles without a seed), "/intent" shortcuts are checked against domain.yml as in a

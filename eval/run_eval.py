@@ -22,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List
 
+from common.knowledge import load_knowledge
 from eval.common import FALLBACK_INTENTS, FOLDS, RESULTS, ROOT, SEED, TEST_FILES, read_json, write_json
 from eval.kinds import KINDS, kinds_of
 
@@ -37,8 +38,9 @@ GOAL_HELDOUT_MACRO_F1 = 0.95
 # `make eval EVAL_DIET_FOLDS=5` runs the full protocol; `make eval EVAL_CV=0` skips CV for every system.
 DEFAULT_DIET_FOLDS = 0
 # What the assistant answers without giving a topic: a clarification, a decline, small talk, the guard.
-NO_TOPIC = {*FALLBACK_INTENTS, "greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge",
-            "unreadable_input", "non_chinese"}  # fmt: skip
+# Deletion is the exception: taken by mistake, it asks to erase the conversation, a wrong answer.
+NO_TOPIC = {*FALLBACK_INTENTS, *load_knowledge().intents_of_kind("stock"),
+            *load_knowledge().intents_of_kind("guard")} - {"delete_history"}
 
 SYSTEMS = {
     "ours": {
@@ -84,15 +86,14 @@ WATCHED = [
     "domain.yml",
     "eval/*.py",
     "eval/*.yml",
-    "assistant/__init__.py",
-    "assistant/nlu/*.py",
-    "assistant/text.py",
-    "assistant/knowledge.py",
+    "pipeline/*.py",
+    "common/text.py",
+    "common/knowledge.py",
     "knowledge/*",
     "build/jieba/*",
     "data/nlu/*.yml",
-    "tests/nlu/heldout.yml",
-    "tests/nlu/blind.yml",
+    "holdout/heldout.yml",
+    "holdout/blind.yml",
 ]
 
 
@@ -235,7 +236,7 @@ def trained_sentences() -> set:
     """The training sentences as the NLU reads them, from the run's copy of the data."""
     from rasa.shared.nlu.training_data.loading import load_data
 
-    from assistant.text import normalize
+    from common.text import normalize
 
     source = SNAPSHOT / "nlu" if (SNAPSHOT / "nlu").exists() else ROOT / "data" / "nlu"
     return {normalize(m.get("text")) for m in load_data(str(source)).intent_examples}
@@ -244,7 +245,7 @@ def trained_sentences() -> set:
 def never_trained_on(predictions: List[Dict[str, Any]], trained: set) -> List[Dict[str, Any]]:
     """A held-out message equal to a training sentence (the same short phrase written twice, or an example
     from docs/intents.md used by both writers) is scored for no system."""
-    from assistant.text import normalize
+    from common.text import normalize
 
     return [p for p in predictions if normalize(p["text"]) not in trained]
 
@@ -408,8 +409,9 @@ def _commit() -> str:
         "--",
         "config.yml",
         "data",
-        "tests/nlu",
-        "assistant",
+        "holdout",
+        "pipeline",
+        "common",
         "knowledge",
         "eval",
     )
@@ -499,10 +501,10 @@ def write_report(
     )
     lines += [
         "",
-        f"Blind: `tests/nlu/blind.yml`, {first['blind']['n']} messages scored, {len(first['blind']['labels'])} intents "
+        f"Blind: `holdout/blind.yml`, {first['blind']['n']} messages scored, {len(first['blind']['labels'])} intents "
         f"({first['left_out']['blind']} more equal a training sentence and are scored for no system), "
         "written by people who saw only `docs/intents.md` and a description of how customers write, never the "
-        f"training data. Held-out: `tests/nlu/heldout.yml`, {first['heldout']['n']} messages scored "
+        f"training data. Held-out: `holdout/heldout.yml`, {first['heldout']['n']} messages scored "
         f"({first['left_out']['heldout']} left out), "
         f"{len(first['heldout']['labels'])} intents, in the training data's voice. Neither is trained on; each "
         f"system trains once on all of `data/nlu` and reads both. {cv_note}. Accuracy and F1 score each "

@@ -23,11 +23,12 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tupl
 import yaml
 from aiohttp import web
 
-from assistant.knowledge import load_knowledge
+from common.knowledge import load_knowledge
+from common.tracker_db import engine_from_env
 from ops import inbox, metrics
 from ops.masking import mask_for_display
 from ops.retrain import Retrainer, RetrainSettings
-from ops.store import TrackerEvents, engine_from_env
+from ops.store import TrackerEvents
 
 ROOT = Path(__file__).resolve().parent.parent
 API_PREFIX = "/ops/api/"
@@ -106,7 +107,7 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
                 reviewed_file=settings.data_dir / "nlu" / "reviewed.yml",
                 decisions_file=settings.state_dir / "ops-decisions.json",
                 training_dir=settings.data_dir / "nlu",
-                heldout_files=[ROOT / "tests" / "nlu" / "heldout.yml", ROOT / "tests" / "nlu" / "blind.yml"],
+                heldout_files=[ROOT / "holdout" / "heldout.yml", ROOT / "holdout" / "blind.yml"],
             )
         return state["reviews"]
 

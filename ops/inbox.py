@@ -25,7 +25,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import yaml
 
-from assistant.text import normalize
+from common.text import normalize
 from ops.masking import mask_for_display
 from ops.metrics import REVIEW_REASONS, ReviewCandidate
 

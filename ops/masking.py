@@ -1,7 +1,7 @@
 """What the console shows of a text: every number masked except the ones in the hotline data.
 
 Mobile, ID, bank-card, e-mail and any other numbers of 7+ digits (400/800 ones included) are masked
-by assistant.privacy.mask_personal_data (the store's and the log filter's rule), on every text the
+by common.privacy.mask_personal_data (the store's and the log filter's rule), on every text the
 console returns, older stored rows included. Numbers listed in knowledge/services.yml (official
 hotlines, known unofficial numbers) stay readable: the assistant's replies carry them, and they say
 nothing about a customer. An unknown number is shown in full only in
@@ -14,8 +14,8 @@ import functools
 import re
 from typing import List, Tuple
 
-from assistant.knowledge import load_knowledge
-from assistant.privacy import mask_personal_data
+from common.knowledge import load_knowledge
+from common.privacy import mask_personal_data
 
 
 @functools.lru_cache(maxsize=1)

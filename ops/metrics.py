@@ -8,18 +8,20 @@ its rule. Times are Beijing time (the services' own time zone).
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Dict, Iterable, List, Optional, Set
 
-from actions.replies import CLARIFY_ATTEMPTS_SLOT, hotline_card_service
-from assistant.knowledge import SERVICE_TIMEZONE, Knowledge, Service, UnofficialNumber
-from assistant.text import format_phone
+from common.conversation import CLARIFY_ACTION, CLARIFY_ATTEMPTS_SLOT, HANDOFF_KEY
+from common.knowledge import ANSWER_ACTION, SERVICE_TIMEZONE, Knowledge, Service, UnofficialNumber, load_knowledge
+from common.text import format_phone
 from ops.masking import mask_for_display
 
-ANSWER_ACTION = "action_answer_problem"
-CLARIFY_ACTION = "action_clarify"
+# How a hotline card began before it carried its service in the metadata: "…官方客服热线：[number](tel:digits)"
+# and the next line. Other replies that list hotlines (hours, the give-up, the outage) begin otherwise.
+_LEGACY_CARD = re.compile(r"^[^\n]*官方客服热线：\[[^\]\n]+\]\(tel:(\d+)\)\n")
 DECLINE_ACTION = "utter_out_of_scope"
 FALLBACK_INTENT = "nlu_fallback"
 RESOLVED_INTENT, UNRESOLVED_INTENT = "affirm", "deny"  # the 解决了 / 没解决 buttons' payloads
@@ -81,6 +83,7 @@ class Turn:
     previous_action: Optional[str]  # what the assistant did last before this message
     actions: List[str] = field(default_factory=list)
     replies: List[str] = field(default_factory=list)
+    handoffs: List[str] = field(default_factory=list)  # service keys of the hotline cards sent
     clarify_attempts: Optional[float] = None  # set by action_clarify: 0 when it gave up
 
     @property
@@ -119,6 +122,9 @@ def turns_of(conversation: str, events: Iterable[Dict[str, Any]]) -> List[Turn]:
                 turns[-1].actions.append(last_action)
         elif kind == "bot" and turns:
             turns[-1].replies.append(event.get("text") or "")
+            handoff = _handoff_service(event)
+            if handoff:
+                turns[-1].handoffs.append(handoff)
         elif kind == "slot" and turns and event.get("name") == CLARIFY_ATTEMPTS_SLOT and last_action == CLARIFY_ACTION:
             turns[-1].clarify_attempts = float(event.get("value") or 0)
     return turns
@@ -131,9 +137,19 @@ def _answer_feedback(turn: Turn) -> Optional[str]:
     return None
 
 
+def _handoff_service(bot_event: Dict[str, Any]) -> Optional[str]:
+    """The service key of a hotline card: in the event's metadata, or, for cards stored before it was
+    recorded there, the number of the card's first line as the card was then worded."""
+    service = (bot_event.get("metadata") or {}).get(HANDOFF_KEY)
+    if service:
+        return service
+    legacy = _LEGACY_CARD.match(bot_event.get("text") or "")
+    owner = load_knowledge().lookup_number(legacy.group(1)) if legacy else None
+    return owner.key if isinstance(owner, Service) else None
+
+
 def _handoffs(turn: Turn, knowledge: Knowledge) -> List[Service]:
-    cards = (hotline_card_service(text, knowledge) for text in turn.replies)
-    return [service for service in cards if service is not None]
+    return [knowledge.services[key] for key in turn.handoffs if key in knowledge.services]
 
 
 def _number_kind(digits: str, knowledge: Knowledge) -> str:

@@ -8,9 +8,8 @@ Queries go through SQLAlchemy Core, so they are the same for both dialects.
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
@@ -24,21 +23,6 @@ _EVENTS = sa.table(
     sa.column("timestamp", sa.Float),
     sa.column("data", sa.Text),
 )
-
-
-def engine_from_env(env: Mapping[str, str] = os.environ) -> sa.engine.Engine:
-    """An engine on the tracker database the Rasa server uses, with the URL Rasa itself would build."""
-    from rasa.core.tracker_store import SQLTrackerStore  # heavy import: only when the console is used
-
-    dialect = env.get("TRACKER_DB_DIALECT") or "sqlite"
-    url = SQLTrackerStore.get_db_url(
-        dialect=dialect,
-        host=env.get("TRACKER_DB_HOST") or None,
-        db=env.get("TRACKER_DB") or "var/tracker.db",
-        username=env.get("TRACKER_DB_USER") or None,
-        password=env.get("TRACKER_DB_PASSWORD") or None,
-    )
-    return sa.create_engine(url, pool_pre_ping=True)
 
 
 class TrackerEvents:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.knowledge import KNOWLEDGE_DIR, load_knowledge  # noqa: E402
-from assistant.text import normalize  # noqa: E402
+from common.knowledge import KNOWLEDGE_DIR, load_knowledge  # noqa: E402
+from common.text import normalize  # noqa: E402
 
 
 def main(target: Path) -> None:

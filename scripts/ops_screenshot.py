@@ -1,7 +1,7 @@
 """Makes docs/ops.png: the operator console's dashboard after the tests' known mix of conversations.
 
 Starts the real assistant and page server on free ports (own tracker database and console state in a
-temporary folder), sends tests/ops/mix.py over REST, logs in with Debian's chromium and takes the picture:
+temporary folder), sends devtools/conversation_mix.py over REST, logs in with Debian's chromium and takes the picture:
     PYTHONPATH=. .venv/bin/python scripts/ops_screenshot.py [docs/ops.png]
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from devtools import conversation_mix as mix
+from devtools.browser import chromium
 from devtools.servers import ROOT, Assistant, PageServer
-from tests.e2e.browser import chromium
-from tests.ops import mix
 
 TOKEN = "screenshot"
 VIEW = {"width": 1280, "height": 1560}

@@ -20,7 +20,7 @@ start_action_server "$ACTION_PORT"
 pids+=($!)
 
 # More than one Sanic worker (RASA_WORKERS > 1, e.g. `RASA_WORKERS=2 make run`) needs the workers to share
-# conversation locks: a Redis lock store (assistant/lock_store.py), on a local redis-server (Debian: apt-get
+# conversation locks: a Redis lock store (rasa_server/lock_store.py), on a local redis-server (Debian: apt-get
 # install redis-server). The REST channel works with any worker; the chat page's socket.io long-polling wants
 # one worker per client (sticky sessions), so the default stays one worker.
 ENDPOINTS=endpoints.yml
@@ -37,12 +37,10 @@ fi
 start_rasa_server "$RASA_PORT" "$ENDPOINTS"
 pids+=($!)
 
-if [[ -f web/server.py ]]; then
-  start_page_server
-  pids+=($!)
-fi
+start_page_server
+pids+=($!)
 
 echo "Assistant starting: REST http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook (ready in ~20 s)"
-[[ -f web/server.py ]] && echo "Chat page: http://localhost:$WEB_PORT/" && \
-  echo "Operator console: http://localhost:$WEB_PORT/ops/ (token: \$OPS_TOKEN or var/ops-token)"
+echo "Chat page: http://localhost:$WEB_PORT/"
+echo "Operator console: http://localhost:$WEB_PORT/ops/ (token: \$OPS_TOKEN or var/ops-token)"
 wait -n "${pids[@]}"

@@ -8,8 +8,6 @@ folder), drives Debian's chromium, and composes the picture with Pillow:
 from __future__ import annotations
 
 import io
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -17,8 +15,8 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
-from devtools.servers import ROOT, Assistant, free_port, wait_until_up
-from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS
+from devtools.browser import CHROMIUM, CHROMIUM_FLAGS
+from devtools.servers import ROOT, Assistant, PageServer, free_port
 
 PHONE = {"width": 375, "height": 720}
 GAP = 24
@@ -32,13 +30,10 @@ def main(out: Path) -> None:
     web_port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
         assistant = Assistant(workdir=Path(workdir), web_origin=f"http://127.0.0.1:{web_port}")
-        web = None
+        web = PageServer(Path(workdir), assistant.rasa_port, "web-server", port=web_port)
         try:
             assistant.start()
-            env = dict(os.environ, PYTHONPATH=str(ROOT), WEB_PORT=str(web_port), RASA_PORT=str(assistant.rasa_port))
-            web = subprocess.Popen([sys.executable, "-m", "web.server"], cwd=ROOT, env=env)
-            url = f"http://127.0.0.1:{web_port}"
-            wait_until_up(f"{url}/healthz", 20, web)
+            url = web.start().url
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
                 context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True,
@@ -59,9 +54,7 @@ def main(out: Path) -> None:
                 conversation = phone_shot(page)
                 browser.close()
         finally:
-            if web is not None:
-                web.terminate()
-                web.wait(timeout=10)
+            web.stop()
             assistant.stop()
 
     picture = Image.new("RGB", (2 * PHONE["width"] + 3 * GAP, PHONE["height"] + 2 * GAP), "#e6ebf2")

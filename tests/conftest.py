@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from assistant.knowledge import load_knowledge  # noqa: E402
-from assistant.text import find_phone_numbers, normalize  # noqa: E402
+from common.knowledge import load_knowledge  # noqa: E402
+from common.text import find_phone_numbers, normalize  # noqa: E402
 
 OFFICIAL_DIGITS = {service.dial for service in load_knowledge().services.values()}
 UNOFFICIAL_DIGITS = set(load_knowledge().unofficial_numbers)

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
-from assistant.channels import outage_reply
 from devtools.servers import pid_listening_on
+from rasa_server.channels import outage_reply
 from tests.cluster.conftest import new_sender, reply_text, say, user_turns
 
 # Each conversation's script: context (the product) must carry from one turn to the next.

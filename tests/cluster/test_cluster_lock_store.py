@@ -1,4 +1,4 @@
-"""The Redis conversation lock (assistant/lock_store.py) against a real redis-server: two lock stores
+"""The Redis conversation lock (rasa_server/lock_store.py) against a real redis-server: two lock stores
 stand for two replicas."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Iterator, List
 
 import pytest
 
-from assistant.lock_store import RedisTurnLockStore
 from devtools.servers import free_port
+from rasa_server.lock_store import RedisTurnLockStore
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from typing import List
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 
-from assistant.tracker_store import TunedSQLTrackerStore
 from devtools.cluster import request_json
 from devtools.servers import ROOT
+from rasa_server.tracker_store import TunedSQLTrackerStore
 from tests.cluster.conftest import new_sender, reply_text, say, user_turns
 
 

@@ -13,8 +13,8 @@ from typing import Iterator, List
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from devtools.browser import PageProblems, chromium, screenshot, watch
 from devtools.cluster import Cluster
-from tests.e2e.browser import PageProblems, chromium, screenshot, watch
 from tests.e2e.test_webchat import Chat, assert_page_clean
 
 

@@ -11,7 +11,7 @@ from typing import Any, Dict, List
 import pytest
 import sqlalchemy as sa
 
-from assistant.erasure import engine_from_env
+from common.tracker_db import engine_from_env
 from devtools.servers import NO_RATE_LIMITS, Assistant
 from tests.conftest import ROOT, assert_only_official_numbers
 

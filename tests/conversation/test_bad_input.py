@@ -5,8 +5,8 @@ import urllib.request
 
 import pytest
 
-from assistant.privacy import mask_personal_data
-from assistant.text import has_chinese
+from common.privacy import mask_personal_data
+from common.text import has_chinese
 
 BAD_INPUT = {
     "empty": "",

@@ -12,8 +12,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 import pytest
 import socketio
 
-from assistant.knowledge import load_knowledge
 from bench.flood import flood_scenario
+from common.knowledge import load_knowledge
 from devtools.servers import Assistant
 from tests.conversation.conftest import Conversation
 

@@ -22,7 +22,7 @@ import urllib.request
 
 import pytest
 
-from assistant.knowledge import load_knowledge
+from common.knowledge import load_knowledge
 from devtools.servers import NO_RATE_LIMITS, ROOT, Assistant, LocalPostgres
 from tests.conversation.conftest import Conversation, raw_rows
 
@@ -174,7 +174,7 @@ def test_operators_delete_a_conversation_with_the_token(conversation, store_assi
 def test_make_purge_deletes_conversations_older_than_retention_days(conversation, store_assistant):
     assistant = store_assistant
     conversation.say("余额宝提现失败")
-    purge = [sys.executable, "-m", "assistant.erasure", "purge"]
+    purge = [sys.executable, "-m", "common.erasure", "purge"]
 
     def run(days: str) -> str:
         env = {**assistant.env(), "RETENTION_DAYS": days}

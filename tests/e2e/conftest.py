@@ -13,8 +13,8 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
+from devtools.browser import CHROMIUM, CHROMIUM_FLAGS, PageProblems, watch
 from devtools.servers import ROOT, Assistant, PageServer, free_port
-from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, PageProblems, watch
 
 WIDGET_JS = ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 REPLY_TIMEOUT_MS = 30_000

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
-from tests.e2e.browser import PageProblems, screenshot, watch
+from devtools.browser import PageProblems, screenshot, watch
 
 # Bot messages, not the widget's typing indicator (which is a .rw-response too).
 BOT = "#rw-messages .rw-message:not(.rw-typing-indication) .rw-response"

@@ -1,5 +1,5 @@
 """The operator console's tests: one real assistant (action server + Rasa server, own SQLite tracker
-store) that receives the known mix (tests/ops/mix.py), and the real page server with the console,
+store) that receives the known mix (devtools/conversation_mix.py), and the real page server with the console,
 reading that store and allowed to retrain into temporary copies of the data and the model.
 
 Order matters inside this folder: test_api.py reads the live counts before test_browser.py labels,
@@ -16,9 +16,9 @@ from typing import Dict, Iterator
 
 import pytest
 
+from devtools import conversation_mix as mix
+from devtools.browser import chromium
 from devtools.servers import ROOT, Assistant, PageServer
-from tests.e2e.browser import chromium
-from tests.ops import mix
 
 TOKEN = "ops-test-token-0123"
 

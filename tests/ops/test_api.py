@@ -15,8 +15,8 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
+from devtools import conversation_mix as mix
 from ops.api import ConsoleSettings
-from tests.ops import mix
 from tests.ops.conftest import TOKEN
 
 ENDPOINTS = ["summary", "export.csv", "inbox", "conversations", "conversations/x", "retrain"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import PageProblems, screenshot, watch
-from tests.ops import mix
+from devtools import conversation_mix as mix
+from devtools.browser import PageProblems, screenshot, watch
 from tests.ops.conftest import TOKEN
 
 CHARTS = ["chart-resolution", "chart-handoffs", "chart-hours", "chart-topics", "chart-trend", "chart-numbers"]

@@ -10,11 +10,11 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
-from assistant.knowledge import load_knowledge
+from common.knowledge import load_knowledge
+from devtools import conversation_mix as mix
 from devtools.servers import LocalPostgres
 from ops import metrics
 from ops.store import TrackerEvents
-from tests.ops import mix
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

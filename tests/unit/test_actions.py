@@ -13,7 +13,7 @@ from actions.answers import ActionAnswerProblem
 from actions.clarify import ActionClarify
 from actions.fraud import ActionCheckFraud
 from actions.handoff import ActionHandoff, ActionTellServiceHours
-from assistant.knowledge import SERVICE_TIMEZONE, load_knowledge
+from common.knowledge import SERVICE_TIMEZONE, load_knowledge
 from tests.conftest import ROOT, assert_only_official_numbers
 
 

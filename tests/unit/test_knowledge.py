@@ -4,16 +4,8 @@ from datetime import datetime
 import pytest
 import yaml
 
-from assistant.knowledge import KNOWLEDGE_DIR, SERVICE_TIMEZONE, load_knowledge
+from common.knowledge import KNOWLEDGE_DIR, SERVICE_TIMEZONE, load_knowledge
 from tests.conftest import ROOT, assert_only_official_numbers
-
-PROBLEM_INTENTS = [
-    "repayment_failure", "account_locked", "login_failure", "duplicate_charge", "withdrawal_failure",
-    "quota_frozen", "interest_fees", "earnings_query", "after_sales_repair", "return_exchange",
-    "device_connection", "complaint", "loan_offer_risk", "brand_change",
-    "payment_failure", "bill_error", "investment_risk", "card_binding", "repayment_date", "quota_increase",
-    "repair_progress", "spare_parts", "service_locations", "call_tips", "contact_channels",
-]
 
 
 def test_hotlines_are_the_ones_in_the_source_documents():
@@ -28,11 +20,11 @@ def test_the_article_sites_number_is_known_as_unofficial():
     assert owner is not None and "路由通" in owner.owner
 
 
-def test_every_problem_intent_has_an_answer_and_a_button_title():
+def test_every_problem_intent_has_a_button_title_and_an_answer_or_its_own_action():
     knowledge = load_knowledge()
-    for intent in PROBLEM_INTENTS:
-        assert knowledge.topics[intent].default.strip()
-        assert knowledge.intent_titles[intent]
+    for key in knowledge.intents_of_kind("problem"):
+        assert knowledge.intent_titles[key]
+        assert knowledge.intents[key].action or knowledge.topics[key].default.strip()
 
 
 def test_aliases_resolve_to_products_and_xiaomi_alone_is_ambiguous():
@@ -45,11 +37,37 @@ def test_aliases_resolve_to_products_and_xiaomi_alone_is_ambiguous():
 
 def test_loading_refuses_an_answer_with_an_invented_number(tmp_path):
     shutil.copytree(KNOWLEDGE_DIR, tmp_path / "knowledge")
-    answers_path = tmp_path / "knowledge" / "answers.yml"
-    answers = yaml.safe_load(answers_path.read_text(encoding="utf-8"))
-    answers["topics"]["repayment_failure"]["default"] += "\n也可以拨打400-123-4567。"
-    answers_path.write_text(yaml.safe_dump(answers, allow_unicode=True), encoding="utf-8")
+    intents_path = tmp_path / "knowledge" / "intents.yml"
+    catalogue = yaml.safe_load(intents_path.read_text(encoding="utf-8"))
+    catalogue["intents"]["repayment_failure"]["answer"] += "\n也可以拨打400-123-4567。"
+    intents_path.write_text(yaml.safe_dump(catalogue, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ValueError, match="4001234567"):
+        load_knowledge(tmp_path / "knowledge")
+
+
+def test_loading_refuses_a_fixed_response_with_an_invented_number(tmp_path):
+    shutil.copytree(KNOWLEDGE_DIR, tmp_path / "knowledge")
+    responses_path = tmp_path / "knowledge" / "responses.yml"
+    responses = yaml.safe_load(responses_path.read_text(encoding="utf-8"))
+    responses["responses"]["utter_greet"][0]["text"] += "客服电话 400-123-4567"
+    responses_path.write_text(yaml.safe_dump(responses, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="4001234567"):
+        load_knowledge(tmp_path / "knowledge")
+
+
+@pytest.mark.parametrize("entry, error", [
+    ({"kind": "problem", "answer": "先重启试试。"}, "without a title"),
+    ({"kind": "stock", "response": "utter_no_such_response"}, "utter_no_such_response"),
+    ({"kind": "stock"}, "needs an answer, an action or a response"),
+    ({"kind": "chitchat", "response": "utter_greet"}, "kind 'chitchat'"),
+])
+def test_loading_refuses_an_incomplete_catalogue_entry(tmp_path, entry, error):
+    shutil.copytree(KNOWLEDGE_DIR, tmp_path / "knowledge")
+    intents_path = tmp_path / "knowledge" / "intents.yml"
+    catalogue = yaml.safe_load(intents_path.read_text(encoding="utf-8"))
+    catalogue["intents"]["new_intent"] = entry
+    intents_path.write_text(yaml.safe_dump(catalogue, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match=error):
         load_knowledge(tmp_path / "knowledge")
 
 

@@ -1,10 +1,10 @@
-"""assistant.limits: token buckets, and which client address to believe."""
+"""rasa_server.limits: token buckets, and which client address to believe."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.limits import RateLimits, TokenBuckets, client_address, parse_networks, parse_rate, too_deep
+from rasa_server.limits import RateLimits, TokenBuckets, client_address, parse_networks, parse_rate, too_deep
 
 TRUSTED = parse_networks("127.0.0.1,::1,10.0.0.0/8")
 

@@ -13,11 +13,11 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from assistant.nlu.classifier_tokens import PHONE_PLACEHOLDER, ClassifierTokens
-from assistant.nlu.entities import SpacyEntityRuler
-from assistant.nlu.input_guard import InputGuard
-from assistant.nlu.normalizer import ChineseTextNormalizer
-from assistant.nlu.sentence_embeddings import SentenceEmbeddings
+from pipeline.classifier_tokens import PHONE_PLACEHOLDER, ClassifierTokens
+from pipeline.entities import SpacyEntityRuler
+from pipeline.input_guard import InputGuard
+from pipeline.normalizer import ChineseTextNormalizer
+from pipeline.sentence_embeddings import SentenceEmbeddings
 from tests.conftest import ROOT
 
 

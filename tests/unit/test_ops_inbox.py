@@ -12,7 +12,7 @@ from ops.masking import mask_for_display
 from ops.metrics import ReviewCandidate, Turn
 from tests.conftest import ROOT
 
-HELDOUT = [ROOT / "tests" / "nlu" / "heldout.yml", ROOT / "tests" / "nlu" / "blind.yml"]
+HELDOUT = [ROOT / "holdout" / "heldout.yml", ROOT / "holdout" / "blind.yml"]
 
 
 def candidate(text: str, conversation: str = "c1", timestamp: float = 1.0) -> ReviewCandidate:

@@ -4,7 +4,7 @@ import logging.config
 
 import yaml
 
-from assistant.privacy import mask_events, mask_personal_data
+from common.privacy import mask_events, mask_personal_data
 from tests.conftest import ROOT
 
 

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from assistant.private_files import create_private_file, secure_var
+from common.private_files import create_private_file, secure_var
 
 
 def mode(path) -> int:

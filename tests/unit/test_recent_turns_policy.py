@@ -20,7 +20,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.importers.importer import TrainingDataImporter
 
-from assistant.policies import RecentTurnsRulePolicy
+from pipeline.policies import RecentTurnsRulePolicy
 from tests.conftest import ROOT
 
 # What users say, as the NLU pipeline labels it: problems, follow-ups that only rules with

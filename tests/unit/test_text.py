@@ -1,4 +1,4 @@
-from assistant.text import (
+from common.text import (
     NLU_MAX_CHARS,
     find_phone_numbers,
     format_phone,

@@ -1,4 +1,4 @@
-"""assistant.tracker_store and assistant.speedups change speed only: same rows, same trackers, same errors."""
+"""rasa_server.tracker_store changes speed only: same rows, same trackers, same errors."""
 
 from __future__ import annotations
 
@@ -6,15 +6,11 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pytest
-import rasa.shared.utils.common
-from rasa.core.actions.action import RemoteAction
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 
-from assistant import speedups
-from assistant.tracker_store import TunedSQLTrackerStore
+from rasa_server.tracker_store import TunedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,33 +67,6 @@ async def test_rasas_store_reads_what_the_tuned_store_wrote(tmp_path):
     store = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
     tracker = await store.retrieve_full_tracker("a")
     assert [{k: v for k, v in e.as_dict().items() if k != "timestamp"} for e in tracker.events] == written["a"][1]
-
-
-def test_event_classes_resolve_as_rasa_resolves_them():
-    speedups.install()
-    for cls in rasa.shared.utils.common.all_subclasses(Event):
-        expected = next(c for c in rasa.shared.utils.common.all_subclasses(Event) if c.type_name == cls.type_name)
-        assert Event.resolve_by_type(cls.type_name) is expected
-    assert Event.resolve_by_type("topic") is None
-    assert Event.resolve_by_type("no_such_event", UserUttered) is UserUttered
-    with pytest.raises(ValueError, match="Unknown event name"):
-        Event.resolve_by_type("no_such_event")
-
-
-def test_an_invalid_action_response_is_still_rejected():
-    import jsonschema
-
-    speedups.install()
-    action = RemoteAction("action_x", None)
-    assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}], "responses": []})
-    with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
-        action._validate_action_result({"events": "not a list"})
-
-
-def test_domain_emptiness_is_unchanged():
-    speedups.install()
-    assert Domain.empty().is_empty()
-    assert not _domain().is_empty()
 
 
 def _turn(tracker, text: str) -> None:

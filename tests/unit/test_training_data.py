@@ -3,7 +3,7 @@
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
-from assistant.text import normalize
+from common.text import normalize
 from tests.conftest import ROOT
 
 
@@ -14,10 +14,10 @@ def _texts(path):
 @pytest.mark.parametrize("held_out_file", ["heldout.yml", "blind.yml"])
 def test_no_held_out_sentence_is_trained_on(held_out_file):
     training = _texts(ROOT / "data" / "nlu")
-    held_out = _texts(ROOT / "tests" / "nlu" / held_out_file)
+    held_out = _texts(ROOT / "holdout" / held_out_file)
     assert sorted(set(training) & set(held_out)) == []
 
 
 def test_heldout_covers_every_intent():
     training_intents = set(_texts(ROOT / "data" / "nlu").values())
-    assert set(_texts(ROOT / "tests" / "nlu" / "heldout.yml").values()) == training_intents
+    assert set(_texts(ROOT / "holdout" / "heldout.yml").values()) == training_intents

@@ -86,7 +86,7 @@
   }
 
   /* The customer confirmed "删除我的聊天记录": the server has erased the conversation and sends
-   * {clear_history: true} (assistant/erasure.py). Let them read the confirmation, then drop the
+   * {clear_history: true} (common/erasure.py). Let them read the confirmation, then drop the
    * widget's copy and start over with a new session (a new conversation id). */
   function forgetConversation() {
     setTimeout(function () {

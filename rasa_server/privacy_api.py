@@ -5,7 +5,7 @@
   `?token=` or `Authorization: Bearer`); without a configured token the endpoint refuses everything.
   Answers {"conversation_id", "deleted_events"}, 404 when nothing was stored under that id.
 - Retention: once at start and then every RETENTION_PURGE_INTERVAL seconds (default 3600), every
-  event older than RETENTION_DAYS (default 180) is deleted (assistant/erasure.py).
+  event older than RETENTION_DAYS (default 180) is deleted (common/erasure.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from assistant.erasure import erase_conversation, purge_expired, retention_days
+from common.erasure import erase_conversation, purge_expired, retention_days
 
 logger = logging.getLogger(__name__)
 

@@ -4,9 +4,10 @@ All of it is plain SQL on the `events` table of Rasa's SQL tracker store (one ro
 the same for SQLite and PostgreSQL, and for every process reading the database. Callers:
 - the tracker store, when it saves a turn in which the customer confirmed the deletion
   (ERASE_ACTION ran): the conversation is erased instead of saved;
-- the operators' HTTP API (assistant/privacy_api.py) and the operator console;
-- the retention schedule inside the Rasa server (assistant/privacy_api.py) and `make purge`:
-  `python -m assistant.erasure purge`, or `python -m assistant.erasure delete CONVERSATION_ID`.
+- the operators' HTTP API (rasa_server/privacy_api.py);
+- the retention schedule inside the Rasa server (rasa_server/privacy_api.py) and `make purge`:
+  `python -m common.erasure purge`, or `python -m common.erasure delete CONVERSATION_ID`.
+The action that asks for the erasure (actions/privacy.py) shares ERASE_ACTION and CLEAR_PAGE_MESSAGE.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import time
 from typing import Any, Iterable, Optional
 
 import sqlalchemy as sa
+
+from common import tracker_db
 
 logger = logging.getLogger(__name__)
 
@@ -66,21 +69,6 @@ def purge_expired(engine: sa.engine.Engine, days: float, now: Optional[float] = 
     return deleted
 
 
-def engine_from_env(env: Optional[dict] = None) -> sa.engine.Engine:
-    """The tracker database that endpoints.yml configures, from the same TRACKER_DB_* variables."""
-    from rasa.core.tracker_store import SQLTrackerStore
-
-    env = os.environ if env is None else env
-    url = SQLTrackerStore.get_db_url(
-        dialect=env.get("TRACKER_DB_DIALECT") or "sqlite",
-        host=env.get("TRACKER_DB_HOST") or None,
-        db=env.get("TRACKER_DB") or "var/tracker.db",
-        username=env.get("TRACKER_DB_USER") or None,
-        password=env.get("TRACKER_DB_PASSWORD") or None,
-    )
-    return sa.create_engine(url)
-
-
 def main(argv: Optional[list] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,7 +76,7 @@ def main(argv: Optional[list] = None) -> None:
     delete = commands.add_parser("delete", help="delete one conversation")
     delete.add_argument("conversation_id")
     args = parser.parse_args(argv)
-    engine = engine_from_env()
+    engine = tracker_db.engine_from_env()
     if args.command == "purge":
         days = retention_days()
         print(f"deleted {purge_expired(engine, days)} events older than {days:g} days")

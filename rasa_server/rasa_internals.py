@@ -1,5 +1,11 @@
-"""Behaviour-preserving speed-ups for Rasa 3.6's server process, found by profiling (`make bench`).
+"""The one place that touches Rasa's private internals, for the one Rasa version they were written for.
 
+`install()` runs first in the Rasa server's start command (`python -m rasa_server run …`, rasa_server/__main__.py).
+It refuses to start on any Rasa but SUPPORTED_RASA with a clear message, checks that every private name the
+project relies on is still there (RELIED_ON), and installs the patches below. Each patch keeps Rasa's
+behaviour and was found by profiling (`make bench`); each has a test in tests/unit/test_rasa_internals.py.
+
+Patches:
 1. Rasa checks every action server response with `jsonschema.validate(result, schema)`. That
    function first validates the *schema itself* against the JSON Schema meta-schema, every call:
    under load this took about a third of the Rasa server's CPU time (reports/bench.md). Here the
@@ -19,24 +25,76 @@
    compare against (about 1 ms). Here the empty domain's dictionary is built once; the comparison
    is the same.
 
-`install()` is idempotent; assistant.tracker_store calls it, so every Rasa process that loads
-endpoints.yml gets it.
+Helpers for the other modules' private reaches (so that they are all here):
+- `set_slot_value_quietly`: the tracker store masks a slot's value in place without it counting as set.
+- `wrap_socketio_handler`: the socket.io channel guards the message handler Rasa registered.
 """
 
 from __future__ import annotations
 
 import functools
 import gc
-from typing import Any, Callable, Dict, Optional, Type
+from typing import Any, Awaitable, Callable, Dict, Optional, Type
 
+import rasa
 import rasa.shared.utils.common
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 
+# The Rasa these patches and overrides were written and tested against. Another version may have moved
+# or changed any of them: port and re-test them before changing this.
+SUPPORTED_RASA = "3.6.21"
+
+# Private names that other modules override or call, and why; install() checks they still exist.
+RELIED_ON = (
+    (SQLTrackerStore, "_retrieve", "rasa_server/tracker_store.py reads a turn in one query and keeps recent trackers"),
+    (SQLTrackerStore, "stream_events", "rasa_server/tracker_store.py streams events as Rasa's save does"),
+    (RulePolicy, "_prediction_states", "pipeline/policies.py lets the rules read only the recent turns"),
+    (RemoteAction, "_validate_action_result", "patch 1"),
+    (Agent, "load_model", "patch 3"),
+    (Domain, "is_empty", "patch 4"),
+)
+
 _INSTALLED_FLAG = "_cs_assistant_cached_validator"
+
+
+class UnsupportedRasaVersion(RuntimeError):
+    pass
+
+
+def check_rasa_version(version: str = rasa.__version__) -> None:
+    if version != SUPPORTED_RASA:
+        raise UnsupportedRasaVersion(
+            f"This assistant runs on Rasa {SUPPORTED_RASA}, and Rasa {version} is installed. "
+            f"rasa_server/rasa_internals.py patches Rasa's private internals, which change between versions: "
+            f"install rasa=={SUPPORTED_RASA} (make run does), or port and re-test that module first."
+        )
+
+
+def _check_relied_on() -> None:
+    missing = [f"{owner.__name__}.{name} ({why})" for owner, name, why in RELIED_ON if not hasattr(owner, name)]
+    if missing:
+        raise UnsupportedRasaVersion("Rasa no longer has: " + "; ".join(missing))
+
+
+def set_slot_value_quietly(slot: Any, value: Any) -> None:
+    """Replaces a slot's value without Rasa's setter, which would record it as set by the user."""
+    slot._value = value
+
+
+def wrap_socketio_handler(sio: Any, namespace: str, event: str,
+                          wrap: Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]]) -> None:
+    """Replaces the handler Rasa's socket.io channel registered for `event` by `wrap(handler)`.
+
+    python-socketio keeps handlers in `sio.handlers[namespace][event]`; Rasa registers its own in
+    SocketIOInput.blueprint and offers no hook around it."""
+    handlers = sio.handlers[namespace]
+    handlers[event] = wrap(handlers[event])
 
 
 def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
@@ -118,7 +176,9 @@ def _domain_is_empty(self: Domain) -> bool:
 
 
 def install() -> None:
-    """Installs the four speed-ups (idempotent)."""
+    """Checks the Rasa version and the private names relied on, then installs the four patches (idempotent)."""
+    check_rasa_version()
+    _check_relied_on()
     if Domain.is_empty is not _domain_is_empty:
         Domain.is_empty = _domain_is_empty  # type: ignore[method-assign]
     if not getattr(Agent.load_model, "__cs_assistant_freezes__", False):

@@ -26,9 +26,9 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.tokens import Doc
 from spacy.util import filter_spans
 
-from assistant.knowledge import load_knowledge
-from assistant.nlu.stateless import StatelessComponent
-from assistant.text import find_phone_numbers
+from common.knowledge import load_knowledge
+from common.text import find_phone_numbers
+from pipeline.stateless import StatelessComponent
 
 PRODUCT = "product"
 PHONE_NUMBER = "phone_number"

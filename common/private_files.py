@@ -1,6 +1,6 @@
 """Who may read var/: the secrets and conversations there are the service user's alone.
 
-`python -m assistant.private_files var` (scripts/run.sh, before starting anything) makes var/ 0700 and
+`python -m common.private_files var` (scripts/run.sh, before starting anything) makes var/ 0700 and
 every file directly in it 0600 (the HTTP API token, the SQLite tracker database and its -wal/-shm
 files, generated endpoints). run.sh also sets umask 077, so files created later are 0600 too, and the
 tracker store creates a new SQLite database 0600 whoever starts it.

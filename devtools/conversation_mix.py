@@ -10,7 +10,7 @@ import urllib.request
 import uuid
 from typing import Dict, List, Tuple
 
-from assistant.knowledge import load_knowledge
+from common.knowledge import load_knowledge
 
 ID_NUMBER = "110101199003071234"
 MOBILE = "13912345678"

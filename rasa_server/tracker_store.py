@@ -22,8 +22,6 @@ table, same rows, same queries for other dialects such as MySQL) with these depl
   to it without being saved, it is the latest-session tracker this store handed out, and no new
   session was started in it.
   Otherwise it is rebuilt from the database as before.
-- It installs assistant.speedups (action responses validated with a validator built once,
-  event classes looked up in a table).
 
 Conversation history stays complete and persistent: every event of every turn is written
 before the reply goes out, exactly as with Rasa's store; the database file can be read by
@@ -51,10 +49,10 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from assistant import speedups
-from assistant.erasure import erase_conversation, erasure_confirmed
-from assistant.privacy import mask_events, mask_slots, unmasked_events
-from assistant.private_files import create_private_file
+from common.erasure import erase_conversation, erasure_confirmed
+from common.privacy import mask_events, mask_value, unmasked_events
+from common.private_files import create_private_file
+from rasa_server.rasa_internals import set_slot_value_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +74,7 @@ _LAST_ROW_ID = sa.text("SELECT max(id) FROM events WHERE sender_id = :sender_id"
 
 # Failures of this store during the current message. Rasa wraps every tracker store in its
 # FailSafeTrackerStore, which swallows them: it answers from an empty tracker (no context) and keeps the
-# turn in process memory, not in the database. The channel (assistant/channels.py) sets a list here
+# turn in process memory, not in the database. The channel (rasa_server/channels.py) sets a list here
 # for each message and answers with the apology and the hotlines when something was recorded.
 STORE_FAILURES: ContextVar[Optional[List[Exception]]] = ContextVar("tracker_store_failures", default=None)
 
@@ -126,7 +124,6 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         query: Optional[Dict] = None,
         **kwargs: Dict[str, Any],
     ) -> None:
-        speedups.install()
         self._fast_path = False
         if dialect == "sqlite" and not host and db not in ("", ":memory:"):
             create_private_file(Path(db))  # conversations: readable by the service user only
@@ -228,7 +225,9 @@ class TunedSQLTrackerStore(SQLTrackerStore):
             self.erase(tracker.sender_id)
             return True
         mask_events(new_events)
-        mask_slots(tracker.slots.values())
+        for slot in tracker.slots.values():  # e.g. a phone number taken from an entity
+            if slot.value is not None:
+                set_slot_value_quietly(slot, mask_value(slot.value))
         return False
 
     def erase(self, sender_id: str) -> int:

@@ -2,7 +2,7 @@
 
 One masking for everything written down: log lines (RedactNumbersFilter, wired in logging.yml for the
 Rasa server and the action server) and conversations before the tracker store saves them
-(mask_events, called by assistant/tracker_store.py). The Chinese style keeps enough to recognise a
+(mask_events, called by rasa_server/tracker_store.py). The Chinese style keeps enough to recognise a
 number, never enough to use it:
 
     ID card    110101199003077777    → 110101********7777
@@ -107,13 +107,6 @@ def unmasked_events(events: Sequence[Any]) -> List[Any]:
     A tracker only grows at its end, so a save masks what is new, not the whole session again."""
     new = list(itertools.takewhile(lambda event: not getattr(event, _MASKED, False), reversed(events)))
     return new[::-1]
-
-
-def mask_slots(slots: Iterable[Any]) -> None:
-    """Masks the current values of a tracker's slots (e.g. a phone number taken from an entity)."""
-    for slot in slots:
-        if slot.value is not None:
-            slot._value = mask_value(slot.value)  # not the setter: it would count as the user setting it
 
 
 class RedactNumbersFilter(logging.Filter):

@@ -16,13 +16,10 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from assistant.knowledge import load_knowledge
-from assistant.nlu.entities import PHONE_NUMBER
-from assistant.nlu.stateless import StatelessComponent
-from assistant.text import has_chinese, has_latin
-
-SMALL_TALK_IN_ANY_LANGUAGE = {"greet", "thanks", "goodbye", "affirm", "deny"}
-GUARD_INTENTS = {"unreadable_input", "non_chinese"}
+from common.knowledge import load_knowledge
+from common.text import has_chinese, has_latin
+from pipeline.entities import PHONE_NUMBER
+from pipeline.stateless import StatelessComponent
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -41,9 +38,10 @@ class InputGuard(StatelessComponent, IntentClassifier):
     @staticmethod
     def _drop_guard_intents(message: Message) -> None:
         """Also from the ranking: the clarification offers its top entries as buttons."""
-        ranking = [r for r in message.get("intent_ranking", []) if r["name"] not in GUARD_INTENTS]
+        guard_intents = load_knowledge().intents_of_kind("guard")
+        ranking = [r for r in message.get("intent_ranking", []) if r["name"] not in guard_intents]
         message.set("intent_ranking", ranking, add_to_output=True)
-        if ranking and (message.get(INTENT) or {}).get("name") in GUARD_INTENTS:
+        if ranking and (message.get(INTENT) or {}).get("name") in guard_intents:
             message.set(INTENT, ranking[0], add_to_output=True)
 
     @staticmethod
@@ -56,6 +54,6 @@ class InputGuard(StatelessComponent, IntentClassifier):
         if any(e[ENTITY_ATTRIBUTE_TYPE] == PHONE_NUMBER for e in message.get(ENTITIES, [])):
             return "fraud_check"
         if has_latin(text):
-            predicted = (message.get(INTENT) or {}).get("name")
-            return None if predicted in SMALL_TALK_IN_ANY_LANGUAGE else "non_chinese"
+            predicted = load_knowledge().intents.get((message.get(INTENT) or {}).get("name"))
+            return None if predicted is not None and predicted.any_language else "non_chinese"
         return "unreadable_input"

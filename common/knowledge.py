@@ -1,7 +1,9 @@
-"""The assistant's knowledge: services, hotlines, hours and answers from knowledge/*.yml.
+"""The assistant's knowledge: the intent catalogue, services, hotlines, hours, answers and responses from
+knowledge/*.yml.
 
-Loaded once per process (`load_knowledge()` is cached). Loading refuses an answer or template
-that carries a phone number not listed as a hotline, so no invented number can reach a user.
+Loaded once per process (`load_knowledge()` is cached). Loading refuses an answer, template or response
+that carries a phone number not listed as a hotline, so no invented number can reach a user, and an
+intent catalogue entry that is incomplete or names an unknown service or response.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from assistant.text import digits_only, find_phone_numbers, normalize
+from common.text import digits_only, find_phone_numbers, normalize
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 SERVICE_TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -68,13 +70,39 @@ class UnofficialNumber:
     note: str
 
 
+INTENT_KINDS = ("problem", "stock", "guard")  # knowledge/intents.yml explains each
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One entry of the intent catalogue (knowledge/intents.yml)."""
+
+    key: str
+    kind: str
+    title: Optional[str] = None  # the clarification button's title (problems)
+    action: Optional[str] = None
+    response: Optional[str] = None
+    any_language: bool = False
+
+    @property
+    def next_step(self) -> str:
+        """The action the dialogue rule runs for this intent."""
+        return self.action or self.response or ANSWER_ACTION
+
+
+# The custom action that answers a problem intent with its self-help answer (actions/answers.py).
+ANSWER_ACTION = "action_answer_problem"
+
+
 @dataclass(frozen=True)
 class Topic:
+    """A problem intent's self-help answer."""
+
     key: str
     default: str
     by_product: Dict[str, str] = field(default_factory=dict)
     default_product: Optional[str] = None
-    escalate: bool = False
+    handoff: bool = False  # self-help is not enough: the hotline card follows the answer
     ask_service: bool = False  # the answer differs per service: ask which one when none is in context
 
     def answer_for(self, product: Optional[str]) -> str:
@@ -83,16 +111,25 @@ class Topic:
 
 @dataclass(frozen=True)
 class Knowledge:
+    intents: Dict[str, Intent]
+    responses: Dict[str, List[dict]]  # Rasa responses by name, as domain.yml holds them
     services: Dict[str, Service]
     ambiguous: Dict[str, AmbiguousBrand]
     unofficial_numbers: Dict[str, UnofficialNumber]
     topics: Dict[str, Topic]
     templates: Dict[str, str]
-    intent_titles: Dict[str, str]
     scam_signals: Tuple[re.Pattern, ...]
     # "fraud_happened" / "unexplained_deduction" -> its phrases, in the order they are checked
     fraud_kinds: Dict[str, Tuple[re.Pattern, ...]]
     person_requests: Tuple[re.Pattern, ...]
+
+    def intents_of_kind(self, kind: str) -> List[str]:
+        return [key for key, intent in self.intents.items() if intent.kind == kind]
+
+    @property
+    def intent_titles(self) -> Dict[str, str]:
+        """Intent -> its button title, for the intents that have one."""
+        return {key: intent.title for key, intent in self.intents.items() if intent.title}
 
     def sounds_like_scam(self, normalized_text: str) -> bool:
         return _any_match(self.scam_signals, normalized_text)
@@ -160,17 +197,33 @@ def _check_no_invented_numbers(knowledge: Knowledge) -> None:
     texts = [*knowledge.templates.values()]
     for topic in knowledge.topics.values():
         texts += [topic.default, *topic.by_product.values()]
+    for variations in knowledge.responses.values():
+        texts += [variation.get("text", "") for variation in variations]
     for text in texts:
         for mention in find_phone_numbers(normalize(text)):
             if mention.digits not in official:
                 raise ValueError(
-                    f"knowledge/answers.yml mentions {mention.digits}, which is not a hotline "
+                    f"knowledge/ mentions {mention.digits} in an answer or reply, which is not a hotline "
                     "in knowledge/services.yml"
                 )
 
 
+def _check_catalogue(knowledge: Knowledge) -> None:
+    for intent in knowledge.intents.values():
+        where = f"knowledge/intents.yml: {intent.key}"
+        if intent.kind not in INTENT_KINDS:
+            raise ValueError(f"{where} has kind {intent.kind!r}, not one of {INTENT_KINDS}")
+        if intent.kind == "problem" and not intent.title:
+            raise ValueError(f"{where} is a problem intent without a title")
+        if intent.response and intent.response not in knowledge.responses:
+            raise ValueError(f"{where} names the response {intent.response}, which knowledge/responses.yml lacks")
+        if not (intent.action or intent.response or intent.key in knowledge.topics):
+            raise ValueError(f"{where} needs an answer, an action or a response")
+
+
 @functools.cache
 def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
+    intents_raw = _read_yaml(directory / "intents.yml")["intents"]
     services_raw = _read_yaml(directory / "services.yml")
     answers_raw = _read_yaml(directory / "answers.yml")
     scam_raw = _read_yaml(directory / "scam_signals.yml")
@@ -200,24 +253,31 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         digits_only(str(raw["number"])): UnofficialNumber(str(raw["number"]), raw["owner"], raw["note"])
         for raw in services_raw.get("unofficial_numbers", [])
     }
+    intents = {
+        key: Intent(key=key, kind=raw["kind"], title=raw.get("title"), action=raw.get("action"),
+                    response=raw.get("response"), any_language=raw.get("any_language", False))
+        for key, raw in intents_raw.items()
+    }
     topics = {
         key: Topic(
             key=key,
-            default=raw["default"],
-            by_product=raw.get("by_product", {}),
+            default=raw["answer"],
+            by_product=raw.get("answer_by_product", {}),
             default_product=raw.get("default_product"),
-            escalate=raw.get("escalate", False),
+            handoff=raw.get("handoff", False),
             ask_service=raw.get("ask_service", False),
         )
-        for key, raw in answers_raw["topics"].items()
+        for key, raw in intents_raw.items()
+        if "answer" in raw
     }
     knowledge = Knowledge(
+        intents=intents,
+        responses=_read_yaml(directory / "responses.yml")["responses"],
         services=services,
         ambiguous=ambiguous,
         unofficial_numbers=unofficial,
         topics=topics,
         templates=answers_raw["templates"],
-        intent_titles=answers_raw["intent_titles"],
         scam_signals=_compile(scam_raw["patterns"]),
         fraud_kinds={kind: _compile(scam_raw[kind]) for kind in ("fraud_happened", "unexplained_deduction")},
         person_requests=_compile(person_raw["patterns"]),
@@ -231,4 +291,5 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
             if product and product not in services:
                 raise ValueError(f"topic {topic.key} names unknown service {product}")
     _check_no_invented_numbers(knowledge)
+    _check_catalogue(knowledge)
     return knowledge

@@ -8,8 +8,8 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from assistant.nlu.stateless import TrainingTextComponent
-from assistant.text import mask_other_numbers, normalize
+from common.text import mask_other_numbers, normalize
+from pipeline.stateless import TrainingTextComponent
 
 # An empty message still needs one token, or the featurizers give the classifier nothing to
 # score and it raises; the input guard later turns this into `unreadable_input`.

@@ -17,8 +17,8 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from assistant.nlu.stateless import TrainingTextComponent
-from assistant.text import find_phone_numbers
+from common.text import find_phone_numbers
+from pipeline.stateless import TrainingTextComponent
 
 # What a quoted phone number looks like to the classifier: a symbol no word contains.
 PHONE_PLACEHOLDER = "☎"

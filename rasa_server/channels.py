@@ -6,7 +6,7 @@ channel sends an apology and the official hotlines instead of leaving the user i
 answering without the conversation's context. The classes keep Rasa's channel names, so the URLs
 stay /webhooks/rest/webhook and /socket.io.
 
-Both channels also refuse what a person typing never sends (assistant/limits.py has the settings):
+Both channels also refuse what a person typing never sends (rasa_server/limits.py has the settings):
 malformed requests (REST: 400 with a short JSON error, 413 when too large; socket.io: the event is
 dropped, the connection kept) and messages over the rate limits per conversation and per client
 address (one short Chinese reply, the message is not processed).
@@ -26,9 +26,10 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from assistant import limits
-from assistant.knowledge import load_knowledge
-from assistant.tracker_store import STORE_FAILURES
+from common.knowledge import load_knowledge
+from rasa_server import limits
+from rasa_server.rasa_internals import wrap_socketio_handler
+from rasa_server.tracker_store import STORE_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -229,27 +230,28 @@ def guard_socketio_messages(sio: Any, namespace: str, message_event: str, reply_
                             metadata_key: str) -> None:
     """Wraps the socket.io message handler Rasa registered: malformed events are dropped (the
     connection stays), and messages over a rate limit get one "您发送得太快了" and are not processed."""
-    handlers = sio.handlers[namespace]
-    handle_message = handlers[message_event]
     sio.eio.max_http_buffer_size = limits.max_request_bytes()
     trusted = limits.trusted_proxies_from_env()
     rate_limits = limits.RateLimits.from_env()
 
-    async def guarded(sid: str, *args: Any) -> None:
-        data = args[0] if len(args) == 1 else None
-        if not _valid_socketio_message(data, metadata_key):
-            logger.warning("Dropped a malformed socket.io message (socket %s)", sid)
-            return
-        conversation = data.get("session_id") or sid
-        environ = sio.get_environ(sid, namespace) or {}
-        request = environ.get("sanic.request")
-        peer = request.ip if request is not None else environ.get("REMOTE_ADDR", "")
-        address = limits.client_address(peer, request.headers if request is not None else {}, trusted)
-        if not rate_limits.allow(conversation, address):
-            if rate_limits.should_tell(conversation):
-                logger.info("Rate limit: refused socket.io messages (conversation %s)", conversation)
-                await sio.emit(reply_event, {"text": too_fast_reply()}, room=sid)
-            return
-        await handle_message(sid, data)
+    def guarded(handle_message: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        async def handle(sid: str, *args: Any) -> None:
+            data = args[0] if len(args) == 1 else None
+            if not _valid_socketio_message(data, metadata_key):
+                logger.warning("Dropped a malformed socket.io message (socket %s)", sid)
+                return
+            conversation = data.get("session_id") or sid
+            environ = sio.get_environ(sid, namespace) or {}
+            request = environ.get("sanic.request")
+            peer = request.ip if request is not None else environ.get("REMOTE_ADDR", "")
+            address = limits.client_address(peer, request.headers if request is not None else {}, trusted)
+            if not rate_limits.allow(conversation, address):
+                if rate_limits.should_tell(conversation):
+                    logger.info("Rate limit: refused socket.io messages (conversation %s)", conversation)
+                    await sio.emit(reply_event, {"text": too_fast_reply()}, room=sid)
+                return
+            await handle_message(sid, data)
 
-    handlers[message_event] = guarded
+        return handle
+
+    wrap_socketio_handler(sio, namespace, message_event, guarded)

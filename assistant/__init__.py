@@ -1,1 +1,0 @@
-"""Code shared by the Rasa server (NLU components, channels) and the action server."""

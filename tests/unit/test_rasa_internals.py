@@ -1,0 +1,116 @@
+"""rasa_server.rasa_internals: the version check, and each patch keeps Rasa's behaviour."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+import rasa.shared.utils.common
+from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, SlotSet, UserUttered
+from rasa.shared.core.slots import TextSlot
+
+from rasa_server import rasa_internals
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_server_refuses_another_rasa_version_with_a_clear_message():
+    rasa_internals.check_rasa_version(rasa_internals.SUPPORTED_RASA)
+    with pytest.raises(rasa_internals.UnsupportedRasaVersion, match=r"runs on Rasa 3\.6\.21, and Rasa 3\.7\.0"):
+        rasa_internals.check_rasa_version("3.7.0")
+
+
+def test_the_installed_rasa_is_the_supported_one_and_has_every_private_name_relied_on():
+    rasa_internals.install()  # raises otherwise
+    for owner, name, _why in rasa_internals.RELIED_ON:
+        assert hasattr(owner, name)
+
+
+def test_install_refuses_a_rasa_that_lost_a_private_name(monkeypatch):
+    monkeypatch.setattr(rasa_internals, "RELIED_ON", ((Domain, "no_such_method", "a test"),))
+    with pytest.raises(rasa_internals.UnsupportedRasaVersion, match="Domain.no_such_method"):
+        rasa_internals.install()
+
+
+def test_event_classes_resolve_as_rasa_resolves_them():
+    rasa_internals.install()
+    for cls in rasa.shared.utils.common.all_subclasses(Event):
+        expected = next(c for c in rasa.shared.utils.common.all_subclasses(Event) if c.type_name == cls.type_name)
+        assert Event.resolve_by_type(cls.type_name) is expected
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", UserUttered) is UserUttered
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+
+
+def test_an_event_class_defined_after_install_is_found():
+    rasa_internals.install()
+
+    class LateEvent(SlotSet):  # concrete: Rasa skips abstract event classes
+        type_name = "late_event_for_test"
+
+    assert Event.resolve_by_type("late_event_for_test") is LateEvent
+
+
+def test_an_invalid_action_response_is_still_rejected():
+    import jsonschema
+
+    rasa_internals.install()
+    action = RemoteAction("action_x", None)
+    assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}], "responses": []})
+    with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
+        action._validate_action_result({"events": "not a list"})
+
+
+def test_domain_emptiness_is_unchanged():
+    rasa_internals.install()
+    assert Domain.empty().is_empty()
+    assert not Domain.load(str(ROOT / "domain.yml")).is_empty()
+
+
+def test_objects_alive_after_a_model_load_are_frozen_out_of_the_collector():
+    loads = []
+    load_then_freeze = rasa_internals._freeze_after(lambda agent, path: loads.append(path) or "loaded")
+    frozen_before = gc.get_freeze_count()
+    try:
+        assert load_then_freeze(None, "model.tar.gz") == "loaded"
+        assert loads == ["model.tar.gz"]
+        assert gc.get_freeze_count() > frozen_before
+    finally:
+        gc.unfreeze()
+    rasa_internals.install()
+    assert Agent.load_model.__cs_assistant_freezes__
+
+
+def test_a_slot_value_is_replaced_without_counting_as_set():
+    slot = TextSlot("product", mappings=[{"type": "custom"}])
+    rasa_internals.set_slot_value_quietly(slot, "alipay")
+    assert slot.value == "alipay"
+    assert not slot.has_been_set
+
+
+def test_the_socketio_message_handler_is_wrapped_in_place():
+    calls = []
+
+    async def handler(sid, data):
+        calls.append(("rasa", data))
+
+    class FakeServer:  # only the registry python-socketio keeps: {namespace: {event: handler}}
+        handlers = {"/": {"user_uttered": handler}}
+
+    def wrap(inner):
+        async def guarded(sid, data):
+            calls.append(("guard", data))
+            await inner(sid, data)
+
+        return guarded
+
+    rasa_internals.wrap_socketio_handler(FakeServer, "/", "user_uttered", wrap)
+    import asyncio
+
+    asyncio.run(FakeServer.handlers["/"]["user_uttered"]("sid", {"message": "你好"}))
+    assert calls == [("guard", {"message": "你好"}), ("rasa", {"message": "你好"})]
