@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple
 
-import yaml
 from aiohttp import web
 
 from common.knowledge import load_knowledge
@@ -81,10 +80,6 @@ def secret(env: Mapping[str, str], name: str, path: Path, create: bool = True) -
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(secrets.token_urlsafe(32) + "\n")
     return path.read_text(encoding="ascii").strip()
-
-
-def domain_intents(domain: Path = ROOT / "domain.yml") -> Tuple[str, ...]:
-    return tuple(yaml.safe_load(domain.read_text(encoding="utf-8"))["intents"])
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -156,7 +151,7 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
     async def inbox_list(request: web.Request) -> web.Response:
         period = period_of(request, INBOX_DAYS)
         items = await asyncio.to_thread(pending_items, period)
-        intents = domain_intents()
+        intents = tuple(knowledge.intents)
         return web.json_response({
             "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
             "items": [item.as_dict() for item in items],
@@ -169,9 +164,9 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
             body = await request.json()
         except ValueError:
             raise web.HTTPBadRequest(text="expected JSON {\"intent\": ...}") from None
-        label = inbox.parse_label(body.get("intent") if isinstance(body, dict) else None, domain_intents())
+        label = inbox.parse_label(body.get("intent") if isinstance(body, dict) else None, tuple(knowledge.intents))
         if label is None:
-            raise web.HTTPBadRequest(text="intent must be an intent of domain.yml, out_of_scope or ignore")
+            raise web.HTTPBadRequest(text="intent must be an intent of knowledge/intents.yml, out_of_scope or ignore")
         period = period_of(request, INBOX_DAYS)
         items = await asyncio.to_thread(pending_items, period)
         item = inbox.find(items, request.match_info["item_id"])

@@ -1,4 +1,4 @@
-"""Messages written the way customers write (issue 8's kinds 1, 3, 4, 8, 9, 10 and 11), through the real servers.
+"""Messages written the way customers write (kinds 1, 3, 4, 8, 9, 10 and 11 of eval/kinds.py), via the real servers.
 
 Each test checks what the user reads: the right steps and the right number, or a decline.
 """

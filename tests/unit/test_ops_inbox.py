@@ -79,7 +79,7 @@ def test_ignore_files_nothing_but_takes_the_message_out(tmp_path: Path):
     assert [item.candidates[0].turn.text for item in pending] == ["别的问题"]
 
 
-def test_labels_are_domain_intents_or_ignore():
+def test_labels_are_catalogue_intents_or_ignore():
     intents = ("after_sales_repair", "out_of_scope")
     assert parse_label("out_of_scope", intents) == "out_of_scope"
     assert parse_label(IGNORE, intents) == IGNORE
