@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # The commands that start the assistant's processes, written once: sourced by scripts/run.sh (`make run`) and
 # deploy/cluster.sh (`make cluster`), executed by devtools/servers.py (tests, benchmarks). Environment as the
 # Makefile sets it.
