@@ -93,6 +93,7 @@ class Knowledge:
     # "fraud_happened" / "unexplained_deduction" -> its phrases, in the order they are checked
     fraud_kinds: Dict[str, Tuple[re.Pattern, ...]]
     person_requests: Tuple[re.Pattern, ...]
+    rating_reasons: Tuple[str, ...] = ()  # offered after a 「不满意」 rating of a live chat
 
     def sounds_like_scam(self, normalized_text: str) -> bool:
         return _any_match(self.scam_signals, normalized_text)
@@ -221,6 +222,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         scam_signals=_compile(scam_raw["patterns"]),
         fraud_kinds={kind: _compile(scam_raw[kind]) for kind in ("fraud_happened", "unexplained_deduction")},
         person_requests=_compile(person_raw["patterns"]),
+        rating_reasons=tuple(answers_raw.get("rating_reasons", ())),
     )
     for brand in ambiguous.values():
         unknown = set(brand.services) - set(services)
