@@ -85,3 +85,20 @@ def test_button_payloads_are_parsed_and_agent_text_is_escaped():
     assert parse_control("/live_chat_join{broken") is None
     assert parse_control("转人工") is None
     assert as_plain_text("<b>x</b> **y** [a](b)") == r"\<b\>x\</b\> \*\*y\*\* \[a\]\(b\)"
+
+
+def test_erasing_a_conversation_and_the_retention_purge_delete_its_live_messages(tmp_path):
+    from assistant.erasure import erase_conversation, purge_expired
+
+    store = new_store(tmp_path)
+    kept = store.join_queue("keep", "alipay", None, None)
+    erased = store.join_queue("erase", "alipay", None, None)
+    store.add_message(kept, live_chat.CUSTOMER, "留着")
+    store.add_message(erased, live_chat.CUSTOMER, "删掉")
+    with store.engine.begin() as connection:  # erase_conversation expects Rasa's table too
+        connection.execute(sa.text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, timestamp REAL)"))
+    erase_conversation(store.engine, "erase")
+    assert store.messages("erase") == [] and [m.text for m in store.messages("keep")] == ["留着"]
+    assert store.chat(erased.id) is not None  # no text in it: stays for the figures
+    purge_expired(store.engine, days=1, now=store.messages("keep")[0].at + 2 * 86400)
+    assert store.messages("keep") == []
