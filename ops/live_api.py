@@ -36,13 +36,17 @@ MAX_NAME = 32
 MAX_TEXT = 2000
 
 
+def _error(kind: type, message: str) -> web.HTTPException:
+    return kind(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json")
+
+
 async def _json_object(request: web.Request) -> Dict[str, Any]:
     try:
         body = await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(text="expected a JSON object") from None
+        raise _error(web.HTTPBadRequest, "expected a JSON object") from None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="expected a JSON object")
+        raise _error(web.HTTPBadRequest, "expected a JSON object")
     return body
 
 
@@ -66,10 +70,10 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
         body = await _json_object(request)
         name, services = body.get("name"), body.get("services")
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
-            raise web.HTTPBadRequest(text=f"name must be a text of 1 to {MAX_NAME} characters")
+            raise _error(web.HTTPBadRequest, f"name must be a text of 1 to {MAX_NAME} characters")
         if (not isinstance(services, list) or not services
                 or not all(isinstance(s, str) and s in knowledge.services for s in services)):
-            raise web.HTTPBadRequest(text=f"services must be a list of {sorted(knowledge.services)}")
+            raise _error(web.HTTPBadRequest, f"services must be a list of {sorted(knowledge.services)}")
         agent_id, token = await asyncio.to_thread(live().create_agent, name.strip(), list(dict.fromkeys(services)))
         return web.json_response({"id": agent_id, "token": token}, status=201)
 
@@ -83,7 +87,7 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
     async def status(request: web.Request) -> web.Response:
         online = (await _json_object(request)).get("online")
         if not isinstance(online, bool):
-            raise web.HTTPBadRequest(text="online must be true or false")
+            raise _error(web.HTTPBadRequest, "online must be true or false")
         await asyncio.to_thread(live().set_online, agent_of(request).id, online)
         return web.json_response({"online": online})
 
@@ -102,19 +106,19 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
         """The conversation's latest chat: 404 if it has none, 403 if it is outside the agent's services."""
         chat = await asyncio.to_thread(live().latest_chat, conversation)
         if chat is None:
-            raise web.HTTPNotFound(text="no live chat in this conversation")
+            raise _error(web.HTTPNotFound, "no live chat in this conversation")
         if chat.service not in agent_of(request).services:
-            raise web.HTTPForbidden(text="this conversation is outside your services")
+            raise _error(web.HTTPForbidden, "this conversation is outside your services")
         return chat
 
     async def take(request: web.Request) -> web.Response:
         conversation = (await _json_object(request)).get("conversation")
         if not isinstance(conversation, str) or not conversation:
-            raise web.HTTPBadRequest(text="conversation must be a conversation id")
+            raise _error(web.HTTPBadRequest, "conversation must be a conversation id")
         chat = await chat_for(request, conversation)
         agent = agent_of(request)
         if chat.state != live_chat.QUEUED or not await asyncio.to_thread(live().take, chat, agent):
-            raise web.HTTPConflict(text="this conversation is not waiting in the queue any more")
+            raise _error(web.HTTPConflict, "this conversation is not waiting in the queue any more")
         await asyncio.to_thread(live().add_message, chat, live_chat.BOT,
                                 knowledge.template("live_taken", name=agent.name), live_chat.TAKEN)
         stored = await asyncio.to_thread(events().conversation, conversation)
@@ -131,7 +135,7 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
         try:
             after = int(request.query.get("after", "0"))
         except ValueError:
-            raise web.HTTPBadRequest(text="after must be a message number") from None
+            raise _error(web.HTTPBadRequest, "after must be a message number") from None
         found = await asyncio.to_thread(live().messages, conversation, after)
         chat = await asyncio.to_thread(live().latest_chat, conversation)
         return web.json_response({"state": chat.state if chat else None,
@@ -141,14 +145,14 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
     async def own_active_chat(request: web.Request) -> Chat:
         chat = await chat_for(request, request.match_info["conversation_id"])
         if chat.state != live_chat.ACTIVE or chat.agent_id != agent_of(request).id:
-            raise web.HTTPConflict(text="you are not in a live chat with this conversation")
+            raise _error(web.HTTPConflict, "you are not in a live chat with this conversation")
         return chat
 
     async def reply(request: web.Request) -> web.Response:
         chat = await own_active_chat(request)
         text = (await _json_object(request)).get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
-            raise web.HTTPBadRequest(text=f"text must be a text of 1 to {MAX_TEXT} characters")
+            raise _error(web.HTTPBadRequest, f"text must be a text of 1 to {MAX_TEXT} characters")
         sent = await asyncio.to_thread(live().add_message, chat, live_chat.AGENT, text.strip())
         return web.json_response(sent.as_dict(), status=201, dumps=_dumps)
 
@@ -156,7 +160,7 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
         async def close(request: web.Request) -> web.Response:
             chat = await own_active_chat(request)
             if not await asyncio.to_thread(live().close, chat, state):
-                raise web.HTTPConflict(text="this live chat is already over")
+                raise _error(web.HTTPConflict, "this live chat is already over")
             await asyncio.to_thread(live().add_message, chat, live_chat.BOT, knowledge.template(template), kind)
             return web.json_response({"conversation": chat.conversation, "state": state})
 
@@ -164,7 +168,8 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
 
     async def quick_replies(request: web.Request) -> web.Response:
         return web.json_response({"items": [
-            {"title": knowledge.intent_titles.get(key, key), "text": topic.default.strip()}
+            # Without the answers' **bold** marks: the customer sees an agent's text exactly as typed.
+            {"title": knowledge.intent_titles.get(key, key), "text": topic.default.strip().replace("**", "")}
             for key, topic in knowledge.topics.items()]}, dumps=_dumps)
 
     agent_prefix = prefix + "agent/"

@@ -56,13 +56,15 @@ function drawQueue(items) {
     const take = el("button", { className: "primary", textContent: "接入" });
     take.addEventListener("click", () => takeChat(item.conversation));
     take.disabled = Boolean(workspace.chat);
-    return el("tr", { dataset: { conversation: item.conversation } }, [
+    const row = el("tr", {}, [
       el("td", { textContent: SERVICE_NAMES[item.service] || item.service }),
       el("td", { className: "position", textContent: `第 ${item.position} 位` }),
       el("td", { textContent: waited(item.waiting_s) }),
       el("td", { textContent: item.topic || "—" }),
       el("td", {}, take),
     ]);
+    row.dataset.conversation = item.conversation;
+    return row;
   }));
   $("#queue-empty").hidden = items.length > 0;
 }
@@ -76,7 +78,7 @@ function addTurn(kind, text, label) {
   $("#chat-log").scrollTop = $("#chat-log").scrollHeight;
 }
 
-const SENDER_LABELS = { customer: "客户", agent: "我", bot: "系统" };
+const SENDER_LABELS = { customer: "客户", agent: "我", bot: "" };  // "bot": a notice, shown small and centred
 
 async function takeChat(conversation) {
   await guarded(async () => {
