@@ -34,12 +34,19 @@ POLL_S = 1.0
 _CONTROL = re.compile(r"^/live_chat_(join|leave|rate|reason)(\{.*\})?$", re.S)
 RATING_TITLES = {"satisfied": "满意", "neutral": "一般", "unsatisfied": "不满意"}
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~&])")
+# What the page's markdown renderer (rasa-webchat's react-markdown) would format. It shows HTML as text
+# by itself, and takes no backslash before "<".
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!>|~])")
+
+
+# It also links bare URLs, escaped or not: an invisible word joiner after the scheme keeps them text.
+_URL_SCHEME = re.compile(r"(https?|mailto)(?=:)", re.I)
+WORD_JOINER = "\u2060"
 
 
 def as_plain_text(text: str) -> str:
     """An agent's text, escaped so that the page's markdown renderer shows it exactly as typed."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _URL_SCHEME.sub(r"\1" + WORD_JOINER, _MARKDOWN_SPECIAL.sub(r"\\\1", text))
 
 
 def parse_control(text: str) -> Optional[Tuple[str, Dict[str, Any]]]:

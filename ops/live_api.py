@@ -51,13 +51,20 @@ async def _json_object(request: web.Request) -> Dict[str, Any]:
 
 
 def bot_transcript(events: Optional[List[Dict[str, Any]]]) -> List[Dict[str, str]]:
-    """What the customer and the bot said before the agent took over, masked."""
+    """What the customer and the bot said before the agent took over, as the customer saw it, masked: a
+    button's payload ("/ask_hotline{...}") is shown as the button's title, the page's opening "/greet" not."""
     rows = []
+    titles: Dict[str, str] = {}  # payload -> title of the latest bot message's buttons
     for event in events or []:
-        if event.get("event") == "user" and event.get("text"):
-            rows.append({"from": live_chat.CUSTOMER, "text": mask_for_display(event["text"])})
-        elif event.get("event") == "bot" and event.get("text"):
-            rows.append({"from": live_chat.BOT, "text": mask_for_display(event["text"])})
+        text = event.get("text") or ""
+        if event.get("event") == "user" and text:
+            shown = titles.get(text) if text.startswith("/") else text
+            if shown:
+                rows.append({"from": live_chat.CUSTOMER, "text": mask_for_display(shown)})
+        elif event.get("event") == "bot" and text:
+            rows.append({"from": live_chat.BOT, "text": mask_for_display(text)})
+            titles = {button.get("payload"): button.get("title")
+                      for button in (event.get("data") or {}).get("buttons") or []}
     return rows
 
 

@@ -152,6 +152,6 @@ def test_agent_messages_reach_the_customer_as_typed(ops, customers):
     ops.ok("POST", f"agent/conversations/{customer.conversation}/messages", agent, {"text": text})
     # Markdown characters arrive escaped: the page's renderer shows them as typed, never as markup.
     shown = customer.wait_for("别点")["text"]
-    assert "\\<b\\>" in shown and "\\*\\*" in shown and "\\[" in shown
+    assert "\\*\\*链接\\*\\*" in shown and "\\[官网\\]\\(" in shown
     ops.ok("POST", f"agent/conversations/{customer.conversation}/handback", agent)
     customer.wait_for("转回智能客服")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from assistant.live_channel import WORD_JOINER
 from tests.e2e.browser import PageProblems, screenshot, watch
 from tests.e2e.test_webchat import BOT, INPUT, REPLY_BUTTON, Chat, assert_page_clean
 
@@ -60,10 +61,13 @@ def test_customer_and_agent_chat_in_two_browsers(browser, ops, console):
         bots_before = customer.locator(BOT).count()
         chat.say("余额宝转出三天了还没到账")
         expect(agent.locator("#chat-log .turn.customer").last).to_contain_text("还没到账")
-        agent.fill("#reply-text", f"{XSS}请告诉我转出的时间和金额")
+        typed = f"{XSS} **请**告诉我[转出](http://x.example)的时间和金额"
+        agent.fill("#reply-text", typed)
         agent.click("#send-reply")
-        reply = customer.locator(BOT).filter(has_text="请告诉我转出的时间和金额")
-        expect(reply).to_have_text(f"客服小王：{XSS}请告诉我转出的时间和金额")  # as typed, not as markup
+        reply = customer.locator(BOT).filter(has_text="的时间和金额")
+        expect(reply.locator("strong, a, img")).to_have_count(0)  # as typed, not as markup
+        shown = reply.inner_text().replace(WORD_JOINER, "")  # the invisible mark that keeps a URL from linking
+        assert shown == f"客服小王：{typed}"
         expect(customer.locator(BOT)).to_have_count(bots_before + 1)
         expect(customer.locator("#rw-messages img")).to_have_count(0)
         assert customer.evaluate("typeof window.__xss") == "undefined"

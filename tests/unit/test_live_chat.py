@@ -84,7 +84,8 @@ def test_button_payloads_are_parsed_and_agent_text_is_escaped():
     assert parse_control(rating_buttons(3)[0]["payload"]) == ("rate", {"chat": 3, "rating": "satisfied"})
     assert parse_control("/live_chat_join{broken") is None
     assert parse_control("转人工") is None
-    assert as_plain_text("<b>x</b> **y** [a](b)") == r"\<b\>x\</b\> \*\*y\*\* \[a\]\(b\)"
+    assert as_plain_text("<b>x</b> **y** [a](b)") == r"<b\>x</b\> \*\*y\*\* \[a\]\(b\)"
+    assert as_plain_text("看 https://x.example") == "看 https\u2060://x\\.example"  # no bare link either
 
 
 def test_erasing_a_conversation_and_the_retention_purge_delete_its_live_messages(tmp_path):
