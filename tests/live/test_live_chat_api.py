@@ -140,6 +140,8 @@ def test_a_live_chat_from_queue_to_rating(ops, customers, assistant):
     assert summary["live_wait_p50_s"] is not None and summary["live_wait_p90_s"] >= summary["live_wait_p50_s"]
     assert summary["live_by_agent"]["小刘"]["ratings"]["unsatisfied"] == 1
     assert summary["live_by_service"]["alipay"]["live_chats"] >= 1
+    status, csv = ops.call("GET", "export.csv", OPS_TOKEN)
+    assert status == 200 and f"live_chat,live_chats,{summary['live_chats']}" in csv.splitlines()
 
 
 def test_agent_messages_reach_the_customer_as_typed(ops, customers):
