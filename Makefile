@@ -47,7 +47,7 @@ cluster: .venv/installed node_modules/.installed cluster-deps $(MODEL) ## RASA_R
 
 train: $(MODEL) ## train the model if it is missing or older than its inputs
 
-test: .venv/dev-installed node_modules/.installed browser-deps cluster-deps ## set up, then lint, unit tests, validate, train, conversation, browser, console and cluster tests
+test: .venv/dev-installed node_modules/.installed browser-deps cluster-deps ## set up, then lint, unit tests, validate, train, conversation, browser, console, live-chat and cluster tests
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/pytest tests/unit
 	$(RASA) data validate --fail-on-warnings
@@ -59,6 +59,7 @@ test: .venv/dev-installed node_modules/.installed browser-deps cluster-deps ## s
 	$(VENV_BIN)/python scripts/check_nlu_threshold.py results/blind/intent_report.json $(NLU_MIN_BLIND_MACRO_F1)
 	$(VENV_BIN)/pytest tests/conversation tests/e2e
 	$(VENV_BIN)/pytest tests/ops  # own process: its browser session must not overlap tests/e2e's
+	$(VENV_BIN)/pytest tests/live  # live chat: a customer's page and an agent's console
 	$(VENV_BIN)/pytest tests/cluster
 
 validate: .venv/installed build/jieba/userdict.txt ## check domain, rules and training data

@@ -49,7 +49,7 @@ class ActionAnswerProblem(Action):
         # ("耳机坏了想修，顺便给我售后的电话").
         if topic.handoff or knowledge.asks_for_person(normalize(tracker.latest_message.get("text"))):
             dispatcher.utter_message(text=topic.answer_for(product))
-            return events + hand_off(dispatcher, knowledge, product)
+            return events + hand_off(dispatcher, knowledge, product, tracker)
 
         dispatcher.utter_message(
             text=f"{topic.answer_for(product)}\n\n{knowledge.template('resolved_question')}",

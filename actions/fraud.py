@@ -30,7 +30,7 @@ class ActionCheckFraud(Action):
         if kind == "fraud_happened" or (kind and not knowledge.sounds_like_scam(text)):
             # Harm already done: what to do now, then the line that can freeze the account.
             dispatcher.utter_message(text=knowledge.template(kind))
-            return hand_off(dispatcher, knowledge, resolve_product(tracker, knowledge))
+            return hand_off(dispatcher, knowledge, resolve_product(tracker, knowledge), tracker)
         lines = [number_verdict(digits, knowledge) for digits in numbers]
         lines.append(knowledge.template("anti_fraud" if numbers else "scam_warning"))
         services = knowledge.services_for(resolve_product(tracker, knowledge))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -20,14 +21,38 @@ from actions.replies import (
 )
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, HANDOFF_KEY, PRODUCT_SLOT, TOPIC_SLOT
 from common.knowledge import Knowledge, load_knowledge
+from common.live_chat import LiveChats, join_payload
+from common.tracker_db import engine_from_env
+
+logger = logging.getLogger(__name__)
+
+# Live chat needs the page's socket: agents' replies cannot reach a REST client.
+LIVE_CHAT_CHANNEL = "socketio"
+_live_chats: List[LiveChats] = []
 
 
-def hand_off(dispatcher: CollectingDispatcher, knowledge: Knowledge, product: Optional[str]) -> List[EventType]:
-    """Sends the hotline card for one service, or asks which service when that is not clear."""
+def agent_online_for(service: str) -> bool:
+    """Whether an agent of the service is online now (the live-chat store in the tracker database)."""
+    try:
+        if not _live_chats:
+            _live_chats.append(LiveChats(engine_from_env()))
+        return service in _live_chats[0].online_services()
+    except Exception:  # the database is down: offer the hotline only
+        logger.exception("Could not read which agents are online")
+        return False
+
+
+def hand_off(dispatcher: CollectingDispatcher, knowledge: Knowledge, product: Optional[str],
+             tracker: Tracker) -> List[EventType]:
+    """Sends the hotline card for one service, or asks which service when that is not clear. The card
+    carries a 「在线人工」 button when an agent of the service is online and the page can show their replies."""
     services = knowledge.services_for(product)
     if len(services) == 1:
+        buttons = []
+        if tracker.get_latest_input_channel() == LIVE_CHAT_CHANNEL and agent_online_for(services[0].key):
+            buttons = [{"title": knowledge.template("live_button"), "payload": join_payload(services[0].key)}]
         dispatcher.utter_message(text=hotline_card(services[0], knowledge, now_in_service_timezone()),
-                                 **{HANDOFF_KEY: services[0].key})
+                                 buttons=buttons, **{HANDOFF_KEY: services[0].key})
         return [SlotSet(PRODUCT_SLOT, services[0].key), SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0)]
     choices = services or list(knowledge.services.values())
     dispatcher.utter_message(
@@ -48,7 +73,7 @@ class ActionHandoff(Action):
         for digits in dict.fromkeys(entity_values(tracker, "phone_number")):
             dispatcher.utter_message(text=number_verdict(digits, knowledge))
         product = resolve_product(tracker, knowledge, tracker.get_slot(TOPIC_SLOT))
-        return hand_off(dispatcher, knowledge, product)
+        return hand_off(dispatcher, knowledge, product, tracker)
 
 
 class ActionTellServiceHours(Action):

@@ -34,6 +34,11 @@ DEFAULT_RETENTION_DAYS = 180
 
 _DELETE_CONVERSATION = sa.text("DELETE FROM events WHERE sender_id = :sender_id")
 _DELETE_OLDER_THAN = sa.text("DELETE FROM events WHERE timestamp < :cutoff")
+# What the customer and an agent wrote in a live chat (common/live_chat.py) goes with the conversation;
+# the chat's own row (service, times, rating: no text) stays for the console's figures.
+LIVE_MESSAGES = "live_messages"
+_DELETE_LIVE_CONVERSATION = sa.text(f"DELETE FROM {LIVE_MESSAGES} WHERE conversation = :sender_id")
+_DELETE_LIVE_OLDER_THAN = sa.text(f"DELETE FROM {LIVE_MESSAGES} WHERE at < :cutoff")
 
 
 def erasure_confirmed(events: Iterable[Any]) -> bool:
@@ -45,6 +50,8 @@ def erase_conversation(engine: sa.engine.Engine, sender_id: str) -> int:
     """Deletes every stored event of one conversation, all sessions; returns how many rows went."""
     with engine.begin() as connection:
         deleted = connection.execute(_DELETE_CONVERSATION, {"sender_id": sender_id}).rowcount
+        if sa.inspect(connection).has_table(LIVE_MESSAGES):
+            connection.execute(_DELETE_LIVE_CONVERSATION, {"sender_id": sender_id})
     logger.info("Erased a conversation on request: %d events deleted", deleted)
     return deleted
 
@@ -64,6 +71,8 @@ def purge_expired(engine: sa.engine.Engine, days: float, now: Optional[float] = 
         if not sa.inspect(connection).has_table("events"):
             return 0
         deleted = connection.execute(_DELETE_OLDER_THAN, {"cutoff": cutoff}).rowcount
+        if sa.inspect(connection).has_table(LIVE_MESSAGES):
+            connection.execute(_DELETE_LIVE_OLDER_THAN, {"cutoff": cutoff})
     if deleted:
         logger.info("Retention: deleted %d events older than %g days", deleted, days)
     return deleted

@@ -122,6 +122,7 @@ class Knowledge:
     # "fraud_happened" / "unexplained_deduction" -> its phrases, in the order they are checked
     fraud_kinds: Dict[str, Tuple[re.Pattern, ...]]
     person_requests: Tuple[re.Pattern, ...]
+    rating_reasons: Tuple[str, ...] = ()  # offered after a 「不满意」 rating of a live chat
 
     def intents_of_kind(self, kind: str) -> List[str]:
         return [key for key, intent in self.intents.items() if intent.kind == kind]
@@ -281,6 +282,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         scam_signals=_compile(scam_raw["patterns"]),
         fraud_kinds={kind: _compile(scam_raw[kind]) for kind in ("fraud_happened", "unexplained_deduction")},
         person_requests=_compile(person_raw["patterns"]),
+        rating_reasons=tuple(answers_raw.get("rating_reasons", ())),
     )
     for brand in ambiguous.values():
         unknown = set(brand.services) - set(services)

@@ -1,7 +1,8 @@
 """The console's HTTP API under /ops/api/, mounted on the page server (web/server.py).
 
 Every call needs `Authorization: Bearer <token>` and gets 401 otherwise. The token is OPS_TOKEN, or
-a random one generated once into var/ops-token (mode 0600). Every text that comes from a user is
+a random one generated once into var/ops-token (mode 0600); the agents' calls under /ops/api/agent/
+take the agent's own token instead (ops/live_api.py). Every text that comes from a user is
 masked (ops.masking) before it leaves; the only numbers shown in full are official hotlines, 400/800
 lines, and unknown numbers quoted in 3+ conversations (likely scam lines to report).
 """
@@ -23,14 +24,17 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tupl
 from aiohttp import web
 
 from common.knowledge import load_knowledge
+from common.live_chat import LiveChats
 from common.tracker_db import engine_from_env
 from ops import inbox, metrics
+from ops.live_api import AGENT_KEY, add_live_chat_api
 from ops.masking import mask_for_display
 from ops.retrain import Retrainer, RetrainSettings
 from ops.store import TrackerEvents
 
 ROOT = Path(__file__).resolve().parent.parent
 API_PREFIX = "/ops/api/"
+AGENT_API_PREFIX = API_PREFIX + "agent/"  # the agents' calls, with their own tokens (ops/live_api.py)
 INBOX_DAYS = 30
 MAX_CONVERSATIONS_LISTED = 200
 
@@ -89,7 +93,7 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
     knowledge = load_knowledge()
     retrainer = Retrainer(settings.retrain)
     # Built on first use: the database engine imports Rasa, the held-out files take seconds to read.
-    state: Dict[str, Any] = {"reviews": None, "events": None}
+    state: Dict[str, Any] = {"reviews": None, "events": None, "live": None}
 
     def events() -> TrackerEvents:
         if state["events"] is None:
@@ -106,11 +110,23 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
             )
         return state["reviews"]
 
+    def live() -> LiveChats:
+        if state["live"] is None:
+            state["live"] = LiveChats(events().engine)
+        return state["live"]
+
     @web.middleware
     async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(API_PREFIX):
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), settings.token.encode()):
+            given = given.strip() if scheme.lower() == "bearer" else ""
+            if request.path.startswith(AGENT_API_PREFIX):  # an agent's own token
+                agent = await asyncio.to_thread(live().agent_by_token, given)
+                request[AGENT_KEY] = agent
+                allowed = agent is not None
+            else:
+                allowed = bool(given) and hmac.compare_digest(given.encode(), settings.token.encode())
+            if not allowed:
                 return web.json_response({"error": "unauthorized"}, status=401,
                                          headers={"WWW-Authenticate": 'Bearer realm="ops"'})
             response = await handler(request)
@@ -125,7 +141,9 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
             raise web.HTTPBadRequest(text=f"bad period: {error}") from error
 
     def compute_summary(period: metrics.Period) -> Dict[str, Any]:
-        return metrics.summary(events().conversations_in(period.start, period.end), period, knowledge)
+        figures = metrics.summary(events().conversations_in(period.start, period.end), period, knowledge)
+        figures.update(live().summary(period.start, period.end))
+        return figures
 
     async def summary(request: web.Request) -> web.Response:
         return web.json_response(await asyncio.to_thread(compute_summary, period_of(request)), dumps=_dumps)
@@ -209,6 +227,7 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
     app.router.add_get(API_PREFIX + "conversations/{conversation_id}", conversation)
     app.router.add_post(API_PREFIX + "retrain", retrain_start)
     app.router.add_get(API_PREFIX + "retrain", retrain_status)
+    add_live_chat_api(app, API_PREFIX, knowledge, live, events)
 
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
@@ -243,6 +262,9 @@ def _csv_rows(figures: Dict[str, Any]) -> List[Tuple[str, str, Any]]:
                 "handoffs", "handoffs_while_closed", "clarifications", "second_misses", "declines"):
         rows.append(("summary", key, "" if figures[key] is None else figures[key]))
     rows += [("intents", name, count) for name, count in figures["intents"].items()]
+    rows += [("live_chat", key, "" if figures[key] is None else figures[key])
+             for key in ("live_chats", "live_wait_p50_s", "live_wait_p90_s", "live_abandoned")]
+    rows += [("ratings", key, count) for key, count in figures["ratings"].items()]
     rows += [("products", key, count) for key, count in figures["products"].items()]
     rows += [("hours", hour, count) for hour, count in figures["hours"].items()]
     rows += [("numbers", kind, count) for kind, count in figures["numbers"].items()]

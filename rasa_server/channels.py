@@ -28,6 +28,7 @@ from sanic.response import HTTPResponse
 
 from common.knowledge import load_knowledge
 from rasa_server import limits
+from rasa_server.live_channel import LiveChatChannel
 from rasa_server.rasa_internals import wrap_socketio_handler
 from rasa_server.tracker_store import STORE_FAILURES
 
@@ -136,7 +137,8 @@ class RestInputWithReply(RestInput):
 
 
 class SocketIOInputWithReply(SocketIOInput):
-    """The web chat's socket.io channel; connections only from the configured page origins."""
+    """The web chat's socket.io channel; connections only from the configured page origins. It also carries
+    live chat with a person (rasa_server/live_channel.py)."""
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
@@ -147,10 +149,18 @@ class SocketIOInputWithReply(SocketIOInput):
         return channel
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(with_reply_guarantee(on_new_message))
+        servers: List[Sanic] = []
+        # Rasa's blueprint creates the socket.io server that live chat needs: the handler is set right after.
+        handler: List[Callable[[UserMessage], Awaitable[None]]] = []
+        blueprint = super().blueprint(lambda message: handler[0](message))
+        blueprint.listener("before_server_start")(lambda server, _loop: servers.append(server))
         # Rasa turns python-socketio's origin check off; put it back, limited to the page.
         self.sio.eio.cors_allowed_origins = self.cors_allowed_origins
-        guard_socketio_messages(self.sio, self.namespace or "/", self.user_message_evt, self.bot_message_evt,
+        namespace = self.namespace or "/"
+        live = LiveChatChannel(self.sio, namespace, self.bot_message_evt, lambda: servers[0].ctx.agent)
+        live.install()
+        handler.append(live.handling(with_reply_guarantee(on_new_message), on_new_message))
+        guard_socketio_messages(self.sio, namespace, self.user_message_evt, self.bot_message_evt,
                                 self.metadata_key)
         return blueprint
 

@@ -12,8 +12,9 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 
 from devtools.cluster import Cluster
-from devtools.servers import ROOT, pid_listening_on
+from devtools.servers import NO_RATE_LIMITS, ROOT, pid_listening_on
 from tests.conftest import assert_only_official_numbers
+from tests.live.clients import OPS_TOKEN
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +23,8 @@ def cluster() -> Iterator[Cluster]:
         pytest.fail("no trained model: run `make train` (make test does)")
     # Not under pytest's temporary directory: another pytest session of the same user may prune that
     # while the cluster's PostgreSQL still runs in it. Kept (logs, database) when something fails.
-    cluster = Cluster(workdir=Path(tempfile.mkdtemp(prefix="cs-cluster-test-")))
+    cluster = Cluster(workdir=Path(tempfile.mkdtemp(prefix="cs-cluster-test-")),
+                      extra_env={**NO_RATE_LIMITS, "OPS_TOKEN": OPS_TOKEN})
     try:
         cluster.start()
         yield cluster

@@ -1,5 +1,6 @@
 // 客服运营后台: the page talks only to /ops/api/ with the operator's token (kept for this browser
 // session only) and draws with ECharts served by this server. Texts from users go in as textContent.
+// An agent's token opens the live-chat workspace instead (agent.js).
 "use strict";
 
 const TOKEN_KEY = "opsToken";
@@ -72,10 +73,14 @@ const KPIS = [
   ["resolved", "解决了"], ["unresolved", "没解决"], ["resolution_rate", "智能解决率"],
   ["handoffs", "转人工"], ["handoffs_while_closed", "非服务时间转人工"], ["clarifications", "追问澄清"],
   ["second_misses", "二次未理解"], ["declines", "超出范围"],
+  ["live_chats", "在线人工接待"], ["live_wait_p50_s", "排队等待 p50"], ["live_wait_p90_s", "排队等待 p90"],
+  ["live_abandoned", "离开排队"],
 ];
+const RATING_TITLES = { satisfied: "满意", neutral: "一般", unsatisfied: "不满意" };
 
 function formatValue(key, value) {
   if (key === "resolution_rate") return value === null ? "—" : `${(value * 100).toFixed(1)}%`;
+  if (key.startsWith("live_wait")) return value === null ? "—" : `${value} 秒`;
   return String(value);
 }
 
@@ -153,10 +158,17 @@ function drawDashboard(s) {
 
   const rows = [["统计区间", `${s.period.from} 至 ${s.period.to}（北京时间）`],
     ...KPIS.map(([key, label]) => [label, formatValue(key, s[key])]),
+    ["在线人工评价（满意 / 一般 / 不满意）", ratingText(s.ratings)],
+    ...Object.entries(s.live_by_service).map(([key, v]) => [`在线人工 ${key}：接待 ${v.live_chats}`, ratingText(v.ratings)]),
+    ...Object.entries(s.live_by_agent).map(([name, v]) => [`客服${name}：接待 ${v.live_chats}`, ratingText(v.ratings)]),
     ...Object.entries(s.intents).map(([name, count]) => [`意图 ${name}`, count]),
     ["号码：官方 / 已知非官方 / 未知", `${s.numbers.official} / ${s.numbers.unofficial} / ${s.numbers.unknown}`]];
   $("#figures-table tbody").replaceChildren(...rows.map(([k, v]) =>
     el("tr", {}, [el("th", { textContent: k }), el("td", { textContent: v })])));
+}
+
+function ratingText(ratings) {
+  return Object.keys(RATING_TITLES).map((key) => ratings[key]).join(" / ");
 }
 
 async function loadDashboard() {
@@ -287,6 +299,7 @@ function switchTab(name) {
 async function enter() {
   $("#login").hidden = true;
   $("#console").hidden = false;
+  if (await enterWorkspace()) return; // an agent's token: the live-chat workspace only (agent.js)
   await loadDashboard();
   if (!sessionStorage.getItem(TOKEN_KEY)) return; // refused
   loadInbox();

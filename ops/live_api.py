@@ -1,0 +1,197 @@
+"""The agents' live-chat API under /ops/api/ (docs/ops.md, "Live chat"): JSON throughout.
+
+    POST /ops/api/agents                                  operator's token: create an agent {"name", "services"}
+    GET  /ops/api/agent/me                                the agent's token: who am I, online or not
+    POST /ops/api/agent/status {"online"}                 go online or offline
+    GET  /ops/api/agent/queue                             the queues of the agent's services
+    POST /ops/api/agent/take {"conversation"}             take a queued conversation, with the bot's transcript
+    GET  /ops/api/agent/conversations/<id>/messages?after=N
+    POST /ops/api/agent/conversations/<id>/messages {"text"}
+    POST /ops/api/agent/conversations/<id>/end            rating buttons for the customer, the bot is back
+    POST /ops/api/agent/conversations/<id>/handback       the bot is back, no rating
+    GET  /ops/api/agent/quick_replies                     the self-help answers of knowledge/answers.yml
+
+The token check is ops/api.py's middleware; an agent's call gets 403 for a conversation outside their
+services. Texts from the conversation are masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from aiohttp import web
+
+from common import live_chat
+from common.knowledge import Knowledge
+from common.live_chat import Agent, Chat, LiveChats
+from ops.masking import mask_for_display
+from ops.store import TrackerEvents
+
+AGENT_KEY = "live_agent"  # the request's agent, set by the token check
+MAX_NAME = 32
+MAX_TEXT = 2000
+
+
+def _error(kind: type, message: str) -> web.HTTPException:
+    return kind(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json")
+
+
+async def _json_object(request: web.Request) -> Dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _error(web.HTTPBadRequest, "expected a JSON object") from None
+    if not isinstance(body, dict):
+        raise _error(web.HTTPBadRequest, "expected a JSON object")
+    return body
+
+
+def bot_transcript(events: Optional[List[Dict[str, Any]]]) -> List[Dict[str, str]]:
+    """What the customer and the bot said before the agent took over, as the customer saw it, masked: a
+    button's payload ("/ask_hotline{...}") is shown as the button's title, the page's opening "/greet" not."""
+    rows = []
+    titles: Dict[str, str] = {}  # payload -> title of the latest bot message's buttons
+    for event in events or []:
+        text = event.get("text") or ""
+        if event.get("event") == "user" and text:
+            shown = titles.get(text) if text.startswith("/") else text
+            if shown:
+                rows.append({"from": live_chat.CUSTOMER, "text": mask_for_display(shown)})
+        elif event.get("event") == "bot" and text:
+            rows.append({"from": live_chat.BOT, "text": mask_for_display(text)})
+            titles = {button.get("payload"): button.get("title")
+                      for button in (event.get("data") or {}).get("buttons") or []}
+    return rows
+
+
+def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
+                      live: Callable[[], LiveChats], events: Callable[[], TrackerEvents]) -> None:
+    def agent_of(request: web.Request) -> Agent:
+        return request[AGENT_KEY]
+
+    async def create_agent(request: web.Request) -> web.Response:
+        body = await _json_object(request)
+        name, services = body.get("name"), body.get("services")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
+            raise _error(web.HTTPBadRequest, f"name must be a text of 1 to {MAX_NAME} characters")
+        if (not isinstance(services, list) or not services
+                or not all(isinstance(s, str) and s in knowledge.services for s in services)):
+            raise _error(web.HTTPBadRequest, f"services must be a list of {sorted(knowledge.services)}")
+        agent_id, token = await asyncio.to_thread(live().create_agent, name.strip(), list(dict.fromkeys(services)))
+        return web.json_response({"id": agent_id, "token": token}, status=201)
+
+    async def me(request: web.Request) -> web.Response:
+        agent = agent_of(request)
+        return web.json_response({"id": agent.id, "name": agent.name, "online": agent.online,
+                                  "services": [{"key": key, "name": knowledge.services[key].short_name}
+                                               for key in agent.services if key in knowledge.services]},
+                                 dumps=_dumps)
+
+    async def status(request: web.Request) -> web.Response:
+        online = (await _json_object(request)).get("online")
+        if not isinstance(online, bool):
+            raise _error(web.HTTPBadRequest, "online must be true or false")
+        await asyncio.to_thread(live().set_online, agent_of(request).id, online)
+        return web.json_response({"online": online})
+
+    def topic_title(topic: Optional[str]) -> Optional[str]:
+        return knowledge.intent_titles.get(topic or "", topic)
+
+    async def queue(request: web.Request) -> web.Response:
+        now = time.time()
+        chats = await asyncio.to_thread(live().queue, agent_of(request).services)
+        return web.json_response({"items": [
+            {"conversation": chat.conversation, "service": chat.service, "position": position,
+             "waiting_s": round(now - chat.queued_at, 1), "topic": topic_title(chat.topic)}
+            for chat, position in chats]}, dumps=_dumps)
+
+    async def chat_for(request: web.Request, conversation: str) -> Chat:
+        """The conversation's latest chat: 404 if it has none, 403 if it is outside the agent's services."""
+        chat = await asyncio.to_thread(live().latest_chat, conversation)
+        if chat is None:
+            raise _error(web.HTTPNotFound, "no live chat in this conversation")
+        if chat.service not in agent_of(request).services:
+            raise _error(web.HTTPForbidden, "this conversation is outside your services")
+        return chat
+
+    async def take(request: web.Request) -> web.Response:
+        conversation = (await _json_object(request)).get("conversation")
+        if not isinstance(conversation, str) or not conversation:
+            raise _error(web.HTTPBadRequest, "conversation must be a conversation id")
+        chat = await chat_for(request, conversation)
+        agent = agent_of(request)
+        if chat.state != live_chat.QUEUED or not await asyncio.to_thread(live().take, chat, agent):
+            raise _error(web.HTTPConflict, "this conversation is not waiting in the queue any more")
+        await asyncio.to_thread(live().add_message, chat, live_chat.BOT,
+                                knowledge.template("live_taken", name=agent.name), live_chat.TAKEN)
+        stored = await asyncio.to_thread(events().conversation, conversation)
+        return web.json_response({
+            "conversation": conversation, "service": chat.service, "topic": topic_title(chat.topic),
+            "product": knowledge.services[chat.product].short_name if chat.product in knowledge.services
+            else chat.product,
+            "transcript": bot_transcript(stored),
+        }, dumps=_dumps)
+
+    async def messages(request: web.Request) -> web.Response:
+        conversation = request.match_info["conversation_id"]
+        await chat_for(request, conversation)
+        try:
+            after = int(request.query.get("after", "0"))
+        except ValueError:
+            raise _error(web.HTTPBadRequest, "after must be a message number") from None
+        found = await asyncio.to_thread(live().messages, conversation, after)
+        chat = await asyncio.to_thread(live().latest_chat, conversation)
+        return web.json_response({"state": chat.state if chat else None,
+                                  "items": [{**m.as_dict(), "text": mask_for_display(m.text)} for m in found]},
+                                 dumps=_dumps)
+
+    async def own_active_chat(request: web.Request) -> Chat:
+        chat = await chat_for(request, request.match_info["conversation_id"])
+        if chat.state != live_chat.ACTIVE or chat.agent_id != agent_of(request).id:
+            raise _error(web.HTTPConflict, "you are not in a live chat with this conversation")
+        return chat
+
+    async def reply(request: web.Request) -> web.Response:
+        chat = await own_active_chat(request)
+        text = (await _json_object(request)).get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            raise _error(web.HTTPBadRequest, f"text must be a text of 1 to {MAX_TEXT} characters")
+        sent = await asyncio.to_thread(live().add_message, chat, live_chat.AGENT, text.strip())
+        return web.json_response(sent.as_dict(), status=201, dumps=_dumps)
+
+    def closing(state: str, kind: str, template: str) -> Callable[[web.Request], Any]:
+        async def close(request: web.Request) -> web.Response:
+            chat = await own_active_chat(request)
+            if not await asyncio.to_thread(live().close, chat, state):
+                raise _error(web.HTTPConflict, "this live chat is already over")
+            await asyncio.to_thread(live().add_message, chat, live_chat.BOT, knowledge.template(template), kind)
+            return web.json_response({"conversation": chat.conversation, "state": state})
+
+        return close
+
+    async def quick_replies(request: web.Request) -> web.Response:
+        return web.json_response({"items": [
+            # Without the answers' **bold** marks: the customer sees an agent's text exactly as typed.
+            {"title": knowledge.intent_titles.get(key, key), "text": topic.default.strip().replace("**", "")}
+            for key, topic in knowledge.topics.items()]}, dumps=_dumps)
+
+    agent_prefix = prefix + "agent/"
+    app.router.add_post(prefix + "agents", create_agent)
+    app.router.add_get(agent_prefix + "me", me)
+    app.router.add_post(agent_prefix + "status", status)
+    app.router.add_get(agent_prefix + "queue", queue)
+    app.router.add_post(agent_prefix + "take", take)
+    app.router.add_get(agent_prefix + "conversations/{conversation_id}/messages", messages)
+    app.router.add_post(agent_prefix + "conversations/{conversation_id}/messages", reply)
+    app.router.add_post(agent_prefix + "conversations/{conversation_id}/end",
+                        closing(live_chat.ENDED, live_chat.END, "live_ended"))
+    app.router.add_post(agent_prefix + "conversations/{conversation_id}/handback",
+                        closing(live_chat.HANDED_BACK, live_chat.HAND_BACK, "live_handed_back"))
+    app.router.add_get(agent_prefix + "quick_replies", quick_replies)
+
+
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
