@@ -1,4 +1,4 @@
-"""Self-help answers for the problem intents, from knowledge/answers.yml."""
+"""Self-help answers for the problem intents, from the intent catalogue (knowledge/intents.yml)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class ActionAnswerProblem(Action):
         knowledge = load_knowledge()
         topic_key = tracker.get_intent_of_latest_message()
         topic = knowledge.topics.get(topic_key)
-        if topic is None:  # a rule points an intent here that answers.yml does not cover
+        if topic is None:  # a rule points an intent here that has no answer in intents.yml
             dispatcher.utter_message(response="utter_out_of_scope")
             return []
 

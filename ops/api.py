@@ -89,43 +89,43 @@ def secret(env: Mapping[str, str], name: str, path: Path, create: bool = True) -
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
-    knowledge = load_knowledge()
-    retrainer = Retrainer(settings.retrain)
-    # Built on first use: the database engine imports Rasa, the held-out files take seconds to read.
-    state: Dict[str, Any] = {"reviews": None, "events": None, "live": None}
+class ConsoleAPI:
+    """The console's request handlers and what they share; `add_console_api` mounts them."""
 
-    def events() -> TrackerEvents:
-        if state["events"] is None:
-            state["events"] = TrackerEvents(engine_from_env())
-        return state["events"]
+    def __init__(self, settings: ConsoleSettings):
+        self.settings = settings
+        self.knowledge = load_knowledge()
+        self.retrainer = Retrainer(settings.retrain)
 
-    def get_reviews() -> inbox.Reviews:
-        if state["reviews"] is None:
-            state["reviews"] = inbox.Reviews(
-                reviewed_file=settings.data_dir / "nlu" / "reviewed.yml",
-                decisions_file=settings.state_dir / "ops-decisions.json",
-                training_dir=settings.data_dir / "nlu",
-                heldout_files=[ROOT / "holdout" / "heldout.yml", ROOT / "holdout" / "blind.yml"],
-            )
-        return state["reviews"]
+    # Built on first use: opening the database and reading the held-out files take seconds.
+    @functools.cached_property
+    def events(self) -> TrackerEvents:
+        return TrackerEvents(engine_from_env())
 
-    def live() -> LiveChats:
-        if state["live"] is None:
-            state["live"] = LiveChats(events().engine)
-        return state["live"]
+    @functools.cached_property
+    def reviews(self) -> inbox.Reviews:
+        return inbox.Reviews(
+            reviewed_file=self.settings.data_dir / "nlu" / "reviewed.yml",
+            decisions_file=self.settings.state_dir / "ops-decisions.json",
+            training_dir=self.settings.data_dir / "nlu",
+            heldout_files=[ROOT / "holdout" / "heldout.yml", ROOT / "holdout" / "blind.yml"],
+        )
+
+    @functools.cached_property
+    def live(self) -> LiveChats:
+        return LiveChats(self.events.engine)
 
     @web.middleware
-    async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(API_PREFIX):
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
             given = given.strip() if scheme.lower() == "bearer" else ""
             if request.path.startswith(AGENT_API_PREFIX):  # an agent's own token
-                agent = await asyncio.to_thread(live().agent_by_token, given)
+                agent = await asyncio.to_thread(self.live.agent_by_token, given)
                 request[AGENT_KEY] = agent
                 allowed = agent is not None
             else:
-                allowed = bool(given) and hmac.compare_digest(given.encode(), settings.token.encode())
+                allowed = bool(given) and hmac.compare_digest(given.encode(), self.settings.token.encode())
             if not allowed:
                 return web.json_response({"error": "unauthorized"}, status=401,
                                          headers={"WWW-Authenticate": 'Bearer realm="ops"'})
@@ -134,23 +134,23 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
             return response
         return await handler(request)
 
-    def period_of(request: web.Request, default_days: int = 7) -> metrics.Period:
+    def period_of(self, request: web.Request, default_days: int = 7) -> metrics.Period:
         try:
             return metrics.Period.parse(request.query.get("from"), request.query.get("to"), default_days=default_days)
         except ValueError as error:
             raise web.HTTPBadRequest(text=f"bad period: {error}") from error
 
-    def compute_summary(period: metrics.Period) -> Dict[str, Any]:
-        figures = metrics.summary(events().conversations_in(period.start, period.end), period, knowledge)
-        figures.update(live().summary(period.start, period.end))
+    def compute_summary(self, period: metrics.Period) -> Dict[str, Any]:
+        figures = metrics.summary(self.events.conversations_in(period.start, period.end), period, self.knowledge)
+        figures.update(self.live.summary(period.start, period.end))
         return figures
 
-    async def summary(request: web.Request) -> web.Response:
-        return web.json_response(await asyncio.to_thread(compute_summary, period_of(request)), dumps=_dumps)
+    async def summary(self, request: web.Request) -> web.Response:
+        return web.json_response(await asyncio.to_thread(self.compute_summary, self.period_of(request)), dumps=_dumps)
 
-    async def export_csv(request: web.Request) -> web.Response:
-        period = period_of(request)
-        figures = await asyncio.to_thread(compute_summary, period)
+    async def export_csv(self, request: web.Request) -> web.Response:
+        period = self.period_of(request)
+        figures = await asyncio.to_thread(self.compute_summary, period)
         body = io.StringIO()
         writer = csv.writer(body)
         writer.writerow(["section", "key", "value"])
@@ -161,41 +161,41 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
         return web.Response(body=("\ufeff" + body.getvalue()).encode("utf-8"), content_type="text/csv",
                             charset="utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    def pending_items(period: metrics.Period) -> List[inbox.InboxItem]:
+    def pending_items(self, period: metrics.Period) -> List[inbox.InboxItem]:
         candidates = metrics.review_candidates(
-            events().conversations_in(period.start, period.end), period, settings.low_confidence)
-        return get_reviews().pending(inbox.group(candidates))
+            self.events.conversations_in(period.start, period.end), period, self.settings.low_confidence)
+        return self.reviews.pending(inbox.group(candidates))
 
-    async def inbox_list(request: web.Request) -> web.Response:
-        period = period_of(request, INBOX_DAYS)
-        items = await asyncio.to_thread(pending_items, period)
-        intents = tuple(knowledge.intents)
+    async def inbox_list(self, request: web.Request) -> web.Response:
+        period = self.period_of(request, INBOX_DAYS)
+        items = await asyncio.to_thread(self.pending_items, period)
+        intents = tuple(self.knowledge.intents)
         return web.json_response({
             "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
             "items": [item.as_dict() for item in items],
-            "labels": [{"intent": name, "title": knowledge.intent_titles.get(name, name)} for name in intents]
+            "labels": [{"intent": name, "title": self.knowledge.intent_titles.get(name, name)} for name in intents]
             + [{"intent": inbox.IGNORE, "title": "忽略"}],
         }, dumps=_dumps)
 
-    async def inbox_label(request: web.Request) -> web.Response:
+    async def inbox_label(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
         except ValueError:
             raise web.HTTPBadRequest(text="expected JSON {\"intent\": ...}") from None
-        label = inbox.parse_label(body.get("intent") if isinstance(body, dict) else None, tuple(knowledge.intents))
+        label = inbox.parse_label(body.get("intent") if isinstance(body, dict) else None, tuple(self.knowledge.intents))
         if label is None:
             raise web.HTTPBadRequest(text="intent must be an intent of knowledge/intents.yml, out_of_scope or ignore")
-        period = period_of(request, INBOX_DAYS)
-        items = await asyncio.to_thread(pending_items, period)
+        period = self.period_of(request, INBOX_DAYS)
+        items = await asyncio.to_thread(self.pending_items, period)
         item = inbox.find(items, request.match_info["item_id"])
         if item is None:
             raise web.HTTPNotFound(text="no such inbox item (already labelled?)")
-        result = await asyncio.to_thread(get_reviews().label, item, label)
+        result = await asyncio.to_thread(self.reviews.label, item, label)
         return web.json_response({"id": item.id, "label": label, **result}, dumps=_dumps)
 
-    async def conversation_list(request: web.Request) -> web.Response:
-        period = period_of(request)
-        conversations = await asyncio.to_thread(events().conversations_in, period.start, period.end)
+    async def conversation_list(self, request: web.Request) -> web.Response:
+        period = self.period_of(request)
+        conversations = await asyncio.to_thread(self.events.conversations_in, period.start, period.end)
         rows = []
         for cid, stored in conversations.items():
             turns = [t for t in metrics.turns_of(cid, stored) if t.timestamp in period]
@@ -204,30 +204,33 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
         rows.sort(key=lambda row: -row["last_seen"])
         return web.json_response({"conversations": rows[:MAX_CONVERSATIONS_LISTED]}, dumps=_dumps)
 
-    async def conversation(request: web.Request) -> web.Response:
+    async def conversation(self, request: web.Request) -> web.Response:
         cid = request.match_info["conversation_id"]
-        stored = await asyncio.to_thread(events().conversation, cid)
+        stored = await asyncio.to_thread(self.events.conversation, cid)
         if stored is None:
             raise web.HTTPNotFound(text="no such conversation")
         return web.json_response({"id": cid, "turns": transcript(stored)}, dumps=_dumps)
 
-    async def retrain_start(request: web.Request) -> web.Response:
-        started = retrainer.start()
-        return web.json_response(retrainer.status, status=202 if started else 409, dumps=_dumps)
+    async def retrain_start(self, request: web.Request) -> web.Response:
+        started = self.retrainer.start()
+        return web.json_response(self.retrainer.status, status=202 if started else 409, dumps=_dumps)
 
-    async def retrain_status(request: web.Request) -> web.Response:
-        return web.json_response(retrainer.status, dumps=_dumps)
+    async def retrain_status(self, request: web.Request) -> web.Response:
+        return web.json_response(self.retrainer.status, dumps=_dumps)
 
-    app.middlewares.append(require_token)
-    app.router.add_get(API_PREFIX + "summary", summary)
-    app.router.add_get(API_PREFIX + "export.csv", export_csv)
-    app.router.add_get(API_PREFIX + "inbox", inbox_list)
-    app.router.add_post(API_PREFIX + "inbox/{item_id}", inbox_label)
-    app.router.add_get(API_PREFIX + "conversations", conversation_list)
-    app.router.add_get(API_PREFIX + "conversations/{conversation_id}", conversation)
-    app.router.add_post(API_PREFIX + "retrain", retrain_start)
-    app.router.add_get(API_PREFIX + "retrain", retrain_status)
-    add_live_chat_api(app, API_PREFIX, knowledge, live, events)
+
+def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
+    api = ConsoleAPI(settings)
+    app.middlewares.append(api.require_token)
+    app.router.add_get(API_PREFIX + "summary", api.summary)
+    app.router.add_get(API_PREFIX + "export.csv", api.export_csv)
+    app.router.add_get(API_PREFIX + "inbox", api.inbox_list)
+    app.router.add_post(API_PREFIX + "inbox/{item_id}", api.inbox_label)
+    app.router.add_get(API_PREFIX + "conversations", api.conversation_list)
+    app.router.add_get(API_PREFIX + "conversations/{conversation_id}", api.conversation)
+    app.router.add_post(API_PREFIX + "retrain", api.retrain_start)
+    app.router.add_get(API_PREFIX + "retrain", api.retrain_status)
+    add_live_chat_api(app, API_PREFIX, api.knowledge, lambda: api.live, lambda: api.events)
 
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)

@@ -9,7 +9,7 @@
     POST /ops/api/agent/conversations/<id>/messages {"text"}
     POST /ops/api/agent/conversations/<id>/end            rating buttons for the customer, the bot is back
     POST /ops/api/agent/conversations/<id>/handback       the bot is back, no rating
-    GET  /ops/api/agent/quick_replies                     the self-help answers of knowledge/answers.yml
+    GET  /ops/api/agent/quick_replies                     the self-help answers of knowledge/intents.yml
 
 The token check is ops/api.py's middleware; an agent's call gets 403 for a conversation outside their
 services. Texts from the conversation are masked.
@@ -68,130 +68,142 @@ def bot_transcript(events: Optional[List[Dict[str, Any]]]) -> List[Dict[str, str
     return rows
 
 
-def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
-                      live: Callable[[], LiveChats], events: Callable[[], TrackerEvents]) -> None:
-    def agent_of(request: web.Request) -> Agent:
+class AgentAPI:
+    """The agents' request handlers; `add_live_chat_api` mounts them. `live` and `events` give the console's
+    stores, opened on first use."""
+
+    def __init__(self, knowledge: Knowledge, live: Callable[[], LiveChats], events: Callable[[], TrackerEvents]):
+        self.knowledge = knowledge
+        self.live = live
+        self.events = events
+
+    def agent_of(self, request: web.Request) -> Agent:
         return request[AGENT_KEY]
 
-    async def create_agent(request: web.Request) -> web.Response:
+    async def create_agent(self, request: web.Request) -> web.Response:
         body = await _json_object(request)
         name, services = body.get("name"), body.get("services")
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
             raise _error(web.HTTPBadRequest, f"name must be a text of 1 to {MAX_NAME} characters")
         if (not isinstance(services, list) or not services
-                or not all(isinstance(s, str) and s in knowledge.services for s in services)):
-            raise _error(web.HTTPBadRequest, f"services must be a list of {sorted(knowledge.services)}")
-        agent_id, token = await asyncio.to_thread(live().create_agent, name.strip(), list(dict.fromkeys(services)))
+                or not all(isinstance(s, str) and s in self.knowledge.services for s in services)):
+            raise _error(web.HTTPBadRequest, f"services must be a list of {sorted(self.knowledge.services)}")
+        agent_id, token = await asyncio.to_thread(self.live().create_agent, name.strip(), list(dict.fromkeys(services)))
         return web.json_response({"id": agent_id, "token": token}, status=201)
 
-    async def me(request: web.Request) -> web.Response:
-        agent = agent_of(request)
+    async def me(self, request: web.Request) -> web.Response:
+        agent = self.agent_of(request)
         return web.json_response({"id": agent.id, "name": agent.name, "online": agent.online,
-                                  "services": [{"key": key, "name": knowledge.services[key].short_name}
-                                               for key in agent.services if key in knowledge.services]},
+                                  "services": [{"key": key, "name": self.knowledge.services[key].short_name}
+                                               for key in agent.services if key in self.knowledge.services]},
                                  dumps=_dumps)
 
-    async def status(request: web.Request) -> web.Response:
+    async def status(self, request: web.Request) -> web.Response:
         online = (await _json_object(request)).get("online")
         if not isinstance(online, bool):
             raise _error(web.HTTPBadRequest, "online must be true or false")
-        await asyncio.to_thread(live().set_online, agent_of(request).id, online)
+        await asyncio.to_thread(self.live().set_online, self.agent_of(request).id, online)
         return web.json_response({"online": online})
 
-    def topic_title(topic: Optional[str]) -> Optional[str]:
-        return knowledge.intent_titles.get(topic or "", topic)
+    def topic_title(self, topic: Optional[str]) -> Optional[str]:
+        return self.knowledge.intent_titles.get(topic or "", topic)
 
-    async def queue(request: web.Request) -> web.Response:
+    async def queue(self, request: web.Request) -> web.Response:
         now = time.time()
-        chats = await asyncio.to_thread(live().queue, agent_of(request).services)
+        chats = await asyncio.to_thread(self.live().queue, self.agent_of(request).services)
         return web.json_response({"items": [
             {"conversation": chat.conversation, "service": chat.service, "position": position,
-             "waiting_s": round(now - chat.queued_at, 1), "topic": topic_title(chat.topic)}
+             "waiting_s": round(now - chat.queued_at, 1), "topic": self.topic_title(chat.topic)}
             for chat, position in chats]}, dumps=_dumps)
 
-    async def chat_for(request: web.Request, conversation: str) -> Chat:
+    async def chat_for(self, request: web.Request, conversation: str) -> Chat:
         """The conversation's latest chat: 404 if it has none, 403 if it is outside the agent's services."""
-        chat = await asyncio.to_thread(live().latest_chat, conversation)
+        chat = await asyncio.to_thread(self.live().latest_chat, conversation)
         if chat is None:
             raise _error(web.HTTPNotFound, "no live chat in this conversation")
-        if chat.service not in agent_of(request).services:
+        if chat.service not in self.agent_of(request).services:
             raise _error(web.HTTPForbidden, "this conversation is outside your services")
         return chat
 
-    async def take(request: web.Request) -> web.Response:
+    async def take(self, request: web.Request) -> web.Response:
         conversation = (await _json_object(request)).get("conversation")
         if not isinstance(conversation, str) or not conversation:
             raise _error(web.HTTPBadRequest, "conversation must be a conversation id")
-        chat = await chat_for(request, conversation)
-        agent = agent_of(request)
-        if chat.state != live_chat.QUEUED or not await asyncio.to_thread(live().take, chat, agent):
+        chat = await self.chat_for(request, conversation)
+        agent = self.agent_of(request)
+        if chat.state != live_chat.QUEUED or not await asyncio.to_thread(self.live().take, chat, agent):
             raise _error(web.HTTPConflict, "this conversation is not waiting in the queue any more")
-        await asyncio.to_thread(live().add_message, chat, live_chat.BOT,
-                                knowledge.template("live_taken", name=agent.name), live_chat.TAKEN)
-        stored = await asyncio.to_thread(events().conversation, conversation)
+        await asyncio.to_thread(self.live().add_message, chat, live_chat.BOT,
+                                self.knowledge.template("live_taken", name=agent.name), live_chat.TAKEN)
+        stored = await asyncio.to_thread(self.events().conversation, conversation)
         return web.json_response({
-            "conversation": conversation, "service": chat.service, "topic": topic_title(chat.topic),
-            "product": knowledge.services[chat.product].short_name if chat.product in knowledge.services
+            "conversation": conversation, "service": chat.service, "topic": self.topic_title(chat.topic),
+            "product": self.knowledge.services[chat.product].short_name if chat.product in self.knowledge.services
             else chat.product,
             "transcript": bot_transcript(stored),
         }, dumps=_dumps)
 
-    async def messages(request: web.Request) -> web.Response:
+    async def messages(self, request: web.Request) -> web.Response:
         conversation = request.match_info["conversation_id"]
-        await chat_for(request, conversation)
+        await self.chat_for(request, conversation)
         try:
             after = int(request.query.get("after", "0"))
         except ValueError:
             raise _error(web.HTTPBadRequest, "after must be a message number") from None
-        found = await asyncio.to_thread(live().messages, conversation, after)
-        chat = await asyncio.to_thread(live().latest_chat, conversation)
+        found = await asyncio.to_thread(self.live().messages, conversation, after)
+        chat = await asyncio.to_thread(self.live().latest_chat, conversation)
         return web.json_response({"state": chat.state if chat else None,
                                   "items": [{**m.as_dict(), "text": mask_for_display(m.text)} for m in found]},
                                  dumps=_dumps)
 
-    async def own_active_chat(request: web.Request) -> Chat:
-        chat = await chat_for(request, request.match_info["conversation_id"])
-        if chat.state != live_chat.ACTIVE or chat.agent_id != agent_of(request).id:
+    async def own_active_chat(self, request: web.Request) -> Chat:
+        chat = await self.chat_for(request, request.match_info["conversation_id"])
+        if chat.state != live_chat.ACTIVE or chat.agent_id != self.agent_of(request).id:
             raise _error(web.HTTPConflict, "you are not in a live chat with this conversation")
         return chat
 
-    async def reply(request: web.Request) -> web.Response:
-        chat = await own_active_chat(request)
+    async def reply(self, request: web.Request) -> web.Response:
+        chat = await self.own_active_chat(request)
         text = (await _json_object(request)).get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
             raise _error(web.HTTPBadRequest, f"text must be a text of 1 to {MAX_TEXT} characters")
-        sent = await asyncio.to_thread(live().add_message, chat, live_chat.AGENT, text.strip())
+        sent = await asyncio.to_thread(self.live().add_message, chat, live_chat.AGENT, text.strip())
         return web.json_response(sent.as_dict(), status=201, dumps=_dumps)
 
-    def closing(state: str, kind: str, template: str) -> Callable[[web.Request], Any]:
+    def closing(self, state: str, kind: str, template: str) -> Callable[[web.Request], Any]:
         async def close(request: web.Request) -> web.Response:
-            chat = await own_active_chat(request)
-            if not await asyncio.to_thread(live().close, chat, state):
+            chat = await self.own_active_chat(request)
+            if not await asyncio.to_thread(self.live().close, chat, state):
                 raise _error(web.HTTPConflict, "this live chat is already over")
-            await asyncio.to_thread(live().add_message, chat, live_chat.BOT, knowledge.template(template), kind)
+            notice = self.knowledge.template(template)
+            await asyncio.to_thread(self.live().add_message, chat, live_chat.BOT, notice, kind)
             return web.json_response({"conversation": chat.conversation, "state": state})
 
         return close
 
-    async def quick_replies(request: web.Request) -> web.Response:
+    async def quick_replies(self, request: web.Request) -> web.Response:
         return web.json_response({"items": [
             # Without the answers' **bold** marks: the customer sees an agent's text exactly as typed.
-            {"title": knowledge.intent_titles.get(key, key), "text": topic.default.strip().replace("**", "")}
-            for key, topic in knowledge.topics.items()]}, dumps=_dumps)
+            {"title": self.knowledge.intent_titles.get(key, key), "text": topic.default.strip().replace("**", "")}
+            for key, topic in self.knowledge.topics.items()]}, dumps=_dumps)
 
+
+def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
+                      live: Callable[[], LiveChats], events: Callable[[], TrackerEvents]) -> None:
+    api = AgentAPI(knowledge, live, events)
     agent_prefix = prefix + "agent/"
-    app.router.add_post(prefix + "agents", create_agent)
-    app.router.add_get(agent_prefix + "me", me)
-    app.router.add_post(agent_prefix + "status", status)
-    app.router.add_get(agent_prefix + "queue", queue)
-    app.router.add_post(agent_prefix + "take", take)
-    app.router.add_get(agent_prefix + "conversations/{conversation_id}/messages", messages)
-    app.router.add_post(agent_prefix + "conversations/{conversation_id}/messages", reply)
+    app.router.add_post(prefix + "agents", api.create_agent)
+    app.router.add_get(agent_prefix + "me", api.me)
+    app.router.add_post(agent_prefix + "status", api.status)
+    app.router.add_get(agent_prefix + "queue", api.queue)
+    app.router.add_post(agent_prefix + "take", api.take)
+    app.router.add_get(agent_prefix + "conversations/{conversation_id}/messages", api.messages)
+    app.router.add_post(agent_prefix + "conversations/{conversation_id}/messages", api.reply)
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/end",
-                        closing(live_chat.ENDED, live_chat.END, "live_ended"))
+                        api.closing(live_chat.ENDED, live_chat.END, "live_ended"))
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/handback",
-                        closing(live_chat.HANDED_BACK, live_chat.HAND_BACK, "live_handed_back"))
-    app.router.add_get(agent_prefix + "quick_replies", quick_replies)
+                        api.closing(live_chat.HANDED_BACK, live_chat.HAND_BACK, "live_handed_back"))
+    app.router.add_get(agent_prefix + "quick_replies", api.quick_replies)
 
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)

@@ -24,8 +24,9 @@ from rasa.shared.core.events import BotUttered, ConversationPaused, Conversation
 
 from common import live_chat
 from common.knowledge import Knowledge, Service, load_knowledge
-from common.tracker_db import engine_from_env
 from common.live_chat import CONTROL_PREFIX, LiveChats
+from common.tracker_db import engine_from_env
+from rasa_server.rasa_internals import wrap_socketio_handler
 
 logger = logging.getLogger(__name__)
 
@@ -97,24 +98,26 @@ class LiveChatChannel:
 
     def install(self) -> None:
         """Wraps Rasa's session_request and disconnect handlers to know which conversations are connected here."""
-        handlers = self.sio.handlers[self.namespace]
-        session_request = handlers["session_request"]
-        disconnect = handlers.get("disconnect")
+        def following_sessions(session_request: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+            async def on_session_request(sid: str, data: Optional[Dict] = None) -> None:
+                await session_request(sid, data)
+                if isinstance(data, dict) and isinstance(data.get("session_id"), str):
+                    self.sockets[sid] = data["session_id"]
+                    if self._poller is None or self._poller.done():
+                        self._poller = asyncio.create_task(self._deliver_forever())
 
-        async def on_session_request(sid: str, data: Optional[Dict] = None) -> None:
-            await session_request(sid, data)
-            if isinstance(data, dict) and isinstance(data.get("session_id"), str):
-                self.sockets[sid] = data["session_id"]
-                if self._poller is None or self._poller.done():
-                    self._poller = asyncio.create_task(self._deliver_forever())
+            return on_session_request
 
-        async def on_disconnect(sid: str) -> None:
-            self.sockets.pop(sid, None)
-            if disconnect is not None:
-                await disconnect(sid)
+        def forgetting_sockets(disconnect: Optional[Callable[..., Awaitable[None]]]) -> Callable[..., Awaitable[None]]:
+            async def on_disconnect(sid: str) -> None:
+                self.sockets.pop(sid, None)
+                if disconnect is not None:
+                    await disconnect(sid)
 
-        handlers["session_request"] = on_session_request
-        handlers["disconnect"] = on_disconnect
+            return on_disconnect
+
+        wrap_socketio_handler(self.sio, self.namespace, "session_request", following_sessions)
+        wrap_socketio_handler(self.sio, self.namespace, "disconnect", forgetting_sockets)
 
     def handling(self, answered: Callable[[UserMessage], Awaitable[Any]],
                  rasa_only: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[None]]:

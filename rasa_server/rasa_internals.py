@@ -27,7 +27,8 @@ Patches:
 
 Helpers for the other modules' private reaches (so that they are all here):
 - `set_slot_value_quietly`: the tracker store masks a slot's value in place without it counting as set.
-- `wrap_socketio_handler`: the socket.io channel guards the message handler Rasa registered.
+- `wrap_socketio_handler`: the socket.io channel guards the message handler Rasa registered, and live chat
+  (live_channel.py) follows which conversations have a socket here.
 """
 
 from __future__ import annotations
@@ -87,14 +88,17 @@ def set_slot_value_quietly(slot: Any, value: Any) -> None:
     slot._value = value
 
 
-def wrap_socketio_handler(sio: Any, namespace: str, event: str,
-                          wrap: Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]]) -> None:
-    """Replaces the handler Rasa's socket.io channel registered for `event` by `wrap(handler)`.
+def wrap_socketio_handler(
+    sio: Any, namespace: str, event: str,
+    wrap: Callable[[Optional[Callable[..., Awaitable[None]]]], Callable[..., Awaitable[None]]],
+) -> None:
+    """Replaces the handler Rasa's socket.io channel registered for `event` (None if it registered none)
+    by `wrap(handler)`.
 
     python-socketio keeps handlers in `sio.handlers[namespace][event]`; Rasa registers its own in
-    SocketIOInput.blueprint and offers no hook around it."""
-    handlers = sio.handlers[namespace]
-    handlers[event] = wrap(handlers[event])
+    SocketIOInput.blueprint and offers no hook around them."""
+    handlers = sio.handlers.setdefault(namespace, {})
+    handlers[event] = wrap(handlers.get(event))
 
 
 def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:

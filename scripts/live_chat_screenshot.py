@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 
 from playwright.sync_api import expect
+from tests.e2e.browser import chromium
 
 from devtools.servers import ROOT, Assistant, PageServer
-from tests.e2e.browser import chromium
 from tests.live.clients import OPS_TOKEN, Customer, Ops, buttons
 
 VIEW = {"width": 1280, "height": 820}

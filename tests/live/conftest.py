@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from tests.e2e.browser import chromium
 
 from devtools.servers import NO_RATE_LIMITS, ROOT, Assistant, PageServer, free_port
-from tests.e2e.browser import chromium
 from tests.live.clients import OPS_TOKEN, Ops
 
 

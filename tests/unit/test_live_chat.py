@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from common import live_chat
-from rasa_server.live_channel import as_plain_text, parse_control, rating_buttons
 from common.live_chat import LiveChats, join_payload
+from rasa_server.live_channel import as_plain_text, parse_control, rating_buttons
 
 
 def new_store(tmp_path) -> LiveChats:

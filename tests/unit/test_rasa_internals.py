@@ -114,3 +114,11 @@ def test_the_socketio_message_handler_is_wrapped_in_place():
 
     asyncio.run(FakeServer.handlers["/"]["user_uttered"]("sid", {"message": "你好"}))
     assert calls == [("guard", {"message": "你好"}), ("rasa", {"message": "你好"})]
+
+
+def test_a_handler_rasa_did_not_register_is_wrapped_from_nothing():
+    class FakeServer:
+        handlers = {"/": {}}
+
+    rasa_internals.wrap_socketio_handler(FakeServer, "/", "disconnect", lambda inner: ("wrapped", inner))
+    assert FakeServer.handlers["/"]["disconnect"] == ("wrapped", None)
