@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 
 from playwright.sync_api import expect
-from tests.e2e.browser import chromium
 
+from devtools.browser import chromium
+from devtools.live_chat_clients import OPS_TOKEN, Customer, Ops, buttons
 from devtools.servers import ROOT, Assistant, PageServer
-from tests.live.clients import OPS_TOKEN, Customer, Ops, buttons
 
 VIEW = {"width": 1280, "height": 820}
 

@@ -12,9 +12,9 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 
 from devtools.cluster import Cluster
+from devtools.live_chat_clients import OPS_TOKEN
 from devtools.servers import NO_RATE_LIMITS, ROOT, pid_listening_on
 from tests.conftest import assert_only_official_numbers
-from tests.live.clients import OPS_TOKEN
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ import json
 import urllib.request
 
 from devtools.cluster import Cluster
+from devtools.live_chat_clients import Customer, Ops, buttons
 from tests.cluster.test_cluster_webchat import replica_holding
-from tests.live.clients import Customer, Ops, buttons
 
 
 def replica_for_this_address(cluster: Cluster) -> int:

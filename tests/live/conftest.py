@@ -1,6 +1,6 @@
 """Live chat (在线人工) tests: one real assistant (action server + Rasa server, own SQLite tracker store) and
 the real page server with the console and the agents' API, reading and writing the same database, as
-`make run` starts them. Customers are socket.io clients (tests/live/clients.py) or Chromium on the chat page.
+`make run` starts them. Customers are socket.io clients (devtools/live_chat_clients.py) or Chromium on the chat page.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from tests.e2e.browser import chromium
 
+from devtools.browser import chromium
+from devtools.live_chat_clients import OPS_TOKEN, Ops
 from devtools.servers import NO_RATE_LIMITS, ROOT, Assistant, PageServer, free_port
-from tests.live.clients import OPS_TOKEN, Ops
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.live.clients import OPS_TOKEN, Customer, buttons
+from devtools.live_chat_clients import OPS_TOKEN, Customer, buttons
 
 ASK_ALIPAY_PERSON = "支付宝的人工客服电话是多少"
 ASK_XIAOMI_PERSON = "小米售后的人工客服怎么联系"

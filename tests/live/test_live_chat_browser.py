@@ -5,8 +5,8 @@ both ways (the agent's shown as text), the bot silent meanwhile, end and rating,
 from __future__ import annotations
 
 from playwright.sync_api import Page, expect
-from tests.e2e.browser import PageProblems, screenshot, watch
 
+from devtools.browser import PageProblems, screenshot, watch
 from rasa_server.live_channel import WORD_JOINER
 from tests.e2e.test_webchat import BOT, INPUT, REPLY_BUTTON, Chat, assert_page_clean
 

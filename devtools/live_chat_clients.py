@@ -1,5 +1,5 @@
-"""Clients for the live-chat tests: the agents' HTTP API, and a customer on Rasa's socket.io channel
-(python-socketio's client, as the chat page's widget talks to it)."""
+"""Clients for the live-chat tests and scripts/live_chat_screenshot.py: the agents' HTTP API, and a customer on
+Rasa's socket.io channel (python-socketio's client, as the chat page's widget talks to it)."""
 
 from __future__ import annotations
 
