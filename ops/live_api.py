@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -50,19 +51,33 @@ async def _json_object(request: web.Request) -> Dict[str, Any]:
     return body
 
 
+_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+
+
+def without_markdown(text: str) -> str:
+    """A bot text as the page shows it, in plain text: links as their text, no **bold** marks."""
+    return _MARKDOWN_LINK.sub(r"\1", text).replace("**", "")
+
+
 def bot_transcript(events: Optional[List[Dict[str, Any]]]) -> List[Dict[str, str]]:
-    """What the customer and the bot said before the agent took over, as the customer saw it, masked: a
-    button's payload ("/ask_hotline{...}") is shown as the button's title, the page's opening "/greet" not."""
+    """What the customer and the bot said, as the customer saw it, masked; not what was said while the bot
+    was paused (live chats: their messages are the live ones). A button's payload ("/ask_hotline{...}") is
+    shown as the button's title, the page's opening "/greet" not at all."""
     rows = []
     titles: Dict[str, str] = {}  # payload -> title of the latest bot message's buttons
+    paused = False
     for event in events or []:
         text = event.get("text") or ""
-        if event.get("event") == "user" and text:
+        if event.get("event") in ("pause", "resume"):
+            paused = event["event"] == "pause"
+        elif paused:
+            continue
+        elif event.get("event") == "user" and text:
             shown = titles.get(text) if text.startswith("/") else text
             if shown:
                 rows.append({"from": live_chat.CUSTOMER, "text": mask_for_display(shown)})
         elif event.get("event") == "bot" and text:
-            rows.append({"from": live_chat.BOT, "text": mask_for_display(text)})
+            rows.append({"from": live_chat.BOT, "text": mask_for_display(without_markdown(text))})
             titles = {button.get("payload"): button.get("title")
                       for button in (event.get("data") or {}).get("buttons") or []}
     return rows
@@ -183,8 +198,8 @@ class AgentAPI:
 
     async def quick_replies(self, request: web.Request) -> web.Response:
         return web.json_response({"items": [
-            # Without the answers' **bold** marks: the customer sees an agent's text exactly as typed.
-            {"title": self.knowledge.intent_titles.get(key, key), "text": topic.default.strip().replace("**", "")}
+            # In plain text: the customer sees an agent's text exactly as typed.
+            {"title": self.knowledge.intent_titles.get(key, key), "text": without_markdown(topic.default.strip())}
             for key, topic in self.knowledge.topics.items()]}, dumps=_dumps)
 
 

@@ -36,12 +36,10 @@ POLL_S = 1.0
 _CONTROL = re.compile(r"^/live_chat_(join|leave|rate|reason)(\{.*\})?$", re.S)
 RATING_TITLES = {"satisfied": "满意", "neutral": "一般", "unsatisfied": "不满意"}
 
-# What the page's markdown renderer (rasa-webchat's react-markdown) would format. It shows HTML as text
-# by itself, and takes no backslash before "<".
+# What the page's markdown renderer (rasa-webchat's react-markdown) would format gets a backslash. It shows
+# HTML as text by itself (and takes no backslash before "<"), but links bare URLs, escaped or not: an
+# invisible word joiner after the scheme keeps them text.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!>|~])")
-
-
-# It also links bare URLs, escaped or not: an invisible word joiner after the scheme keeps them text.
 _URL_SCHEME = re.compile(r"(https?|mailto)(?=:)", re.I)
 WORD_JOINER = "\u2060"
 

@@ -103,3 +103,21 @@ def test_erasing_a_conversation_and_the_retention_purge_delete_its_live_messages
     assert store.chat(erased.id) is not None  # no text in it: stays for the figures
     purge_expired(store.engine, days=1, now=store.messages("keep")[0].at + 2 * 86400)
     assert store.messages("keep") == []
+
+
+def test_the_agent_sees_the_bots_transcript_as_the_customer_saw_it():
+    from ops.live_api import bot_transcript
+
+    events = [
+        {"event": "user", "text": "/greet"},
+        {"event": "bot", "text": "您好", "data": {"buttons": [{"title": "转人工客服", "payload": "/ask_hotline"}]}},
+        {"event": "user", "text": "/ask_hotline"},
+        {"event": "user", "text": "我的手机13812345678"},
+        {"event": "bot", "text": "支付宝官方客服热线：[95188](tel:95188)，**人工**"},
+        {"event": "pause"},
+        {"event": "bot", "text": "正在排队"},
+        {"event": "user", "text": "排队时说的话"},  # the agent gets it as a live message
+    ]
+    assert bot_transcript(events) == [
+        {"from": "bot", "text": "您好"}, {"from": "customer", "text": "转人工客服"},
+        {"from": "customer", "text": "我的手机138****5678"}, {"from": "bot", "text": "支付宝官方客服热线：95188，人工"}]

@@ -100,6 +100,7 @@ async function takeChat(conversation) {
     addTurn("notice", "—— 以下为人工服务 ——", "");
     setChatControls(true);
     await readMessages();
+    poll(); // the queue without the customer just taken
   });
 }
 
