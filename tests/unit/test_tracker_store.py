@@ -94,6 +94,27 @@ def test_an_invalid_action_response_is_still_rejected():
         action._validate_action_result({"events": "not a list"})
 
 
+def test_the_action_server_gets_the_same_call_with_only_the_current_turns_events():
+    from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+    from rasa.utils.endpoints import EndpointConfig
+
+    domain = _domain()
+    tracker = DialogueStateTracker("a", domain.slots)
+    for text in ("你好", "还款失败"):
+        _turn(tracker, text)
+    tracker.update(UserUttered("人工客服", {"name": "ask_human", "confidence": 0.9}))
+    tracker.update(ActionExecuted("action_handoff"))
+    action = RemoteAction("action_handoff", EndpointConfig("http://127.0.0.1:1", enable_selective_domain=True))
+    speedups.install()
+    actual = action._action_call_format(tracker, domain)
+    assert [e["event"] for e in actual["tracker"].pop("events")] == ["user", "action"]
+    assert actual["tracker"]["latest_message"]["text"] == "人工客服"
+    everything = tracker.current_state(EventVerbosity.ALL)  # what Rasa itself sends, all events included
+    assert len(everything.pop("events")) == 8
+    assert actual == {"next_action": "action_handoff", "sender_id": "a", "tracker": everything,
+                      "version": rasa.__version__}
+
+
 def test_domain_emptiness_is_unchanged():
     speedups.install()
     assert Domain.empty().is_empty()
