@@ -201,9 +201,9 @@ class Assistant:
         env.update(self.extra_env)
         return env
 
-    def _spawn(self, args: List[str], log_name: str) -> subprocess.Popen:
+    def _spawn(self, args: List[str], log_name: str, **env: str) -> subprocess.Popen:
         log = open(self.workdir / log_name, "ab")  # noqa: SIM115 - closed with the process
-        return subprocess.Popen(args, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(args, cwd=ROOT, env={**self.env(), **env}, stdout=log, stderr=subprocess.STDOUT)
 
     def start_action_server(self, timeout: float = 60) -> float:
         self.action_server = self._spawn(
@@ -236,6 +236,7 @@ class Assistant:
              "--enable-api", f"--auth-token={self.auth_token}",
              "--logging-config-file", "logging.yml", *self.extra_rasa_args],
             "rasa-server.log",
+            OMP_NUM_THREADS="1",  # as scripts/processes.sh starts it
         )
         return wait_until_up(f"{self.url}/status?token={self.auth_token}", timeout, self.rasa_server)
 
