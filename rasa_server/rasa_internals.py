@@ -24,6 +24,11 @@ Patches:
 4. For every message Rasa checks `domain.is_empty()`, which builds a whole new empty Domain to
    compare against (about 1 ms). Here the empty domain's dictionary is built once; the comparison
    is the same.
+5. Every call to the action server carried the conversation's whole event history, serialised by
+   Rasa and parsed again by the SDK: at turn 200 about 350 kB and tens of milliseconds a call, so a
+   turn's cost grew with the conversation. Our actions read slots and the latest message, which
+   the tracker state carries anyway; here a call carries only the events since the latest user
+   message (what an SDK form's validation reads), and everything else exactly as before.
 
 Helpers for the other modules' private reaches (so that they are all here):
 - `set_slot_value_quietly`: the tracker store masks a slot's value in place without it counting as set.
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from typing import Any, Awaitable, Callable, Dict, Optional, Type
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Type
 
 import rasa
 import rasa.shared.utils.common
@@ -45,7 +50,8 @@ from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 # The Rasa these patches and overrides were written and tested against. Another version may have moved
 # or changed any of them: port and re-test them before changing this.
@@ -57,6 +63,7 @@ RELIED_ON = (
     (SQLTrackerStore, "stream_events", "rasa_server/tracker_store.py streams events as Rasa's save does"),
     (RulePolicy, "_prediction_states", "pipeline/policies.py lets the rules read only the recent turns"),
     (RemoteAction, "_validate_action_result", "patch 1"),
+    (RemoteAction, "_action_call_format", "patch 5"),
     (Agent, "load_model", "patch 3"),
     (Domain, "is_empty", "patch 4"),
 )
@@ -126,6 +133,26 @@ def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
     return True
 
 
+def _action_call_format(self: RemoteAction, tracker: DialogueStateTracker, domain: Domain) -> Dict[str, Any]:
+    """RemoteAction._action_call_format (Rasa 3.6.21) with only the current turn's events in the tracker."""
+    state = tracker.current_state(EventVerbosity.NONE)
+    state["events"] = [event.as_dict() for event in _current_turn_events(tracker)]
+    call = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state, "version": rasa.__version__}
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+        call["domain"] = domain.as_dict()
+    return call
+
+
+def _current_turn_events(tracker: DialogueStateTracker) -> List[Event]:
+    """The events from the latest user message on."""
+    turn = []
+    for event in reversed(tracker.events):
+        turn.append(event)
+        if isinstance(event, UserUttered):
+            break
+    return turn[::-1]
+
+
 _event_classes: Optional[Dict[str, Type[Event]]] = None
 
 
@@ -180,9 +207,11 @@ def _domain_is_empty(self: Domain) -> bool:
 
 
 def install() -> None:
-    """Checks the Rasa version and the private names relied on, then installs the four patches (idempotent)."""
+    """Checks the Rasa version and the private names relied on, then installs the five patches (idempotent)."""
     check_rasa_version()
     _check_relied_on()
+    if RemoteAction._action_call_format is not _action_call_format:
+        RemoteAction._action_call_format = _action_call_format  # type: ignore[method-assign]
     if Domain.is_empty is not _domain_is_empty:
         Domain.is_empty = _domain_is_empty  # type: ignore[method-assign]
     if not getattr(Agent.load_model, "__cs_assistant_freezes__", False):

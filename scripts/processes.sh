@@ -40,10 +40,12 @@ run_action_server() {
 # checks and answers CORS itself (credentials.yml). Sanic-CORS on top of it would send a second
 # Access-Control-Allow-Origin header, and browsers then refuse every socket.io response.
 # --auth-token=TOKEN, not two words: a random token may start with "-".
+# OMP_NUM_THREADS=1: the sentence embedding's OpenMP threads would otherwise fight the server's other
+# work and the other replica for the same cores (one embedding at a time is faster on one thread).
 run_rasa_server() {
   local command
   read -r -a command <<< "${RASA_COMMAND:-$VENV_BIN/python -m rasa_server}"
-  exec "${command[@]}" run --model "$MODEL" --endpoints "$2" --credentials credentials.yml \
+  OMP_NUM_THREADS=1 exec "${command[@]}" run --model "$MODEL" --endpoints "$2" --credentials credentials.yml \
     --interface "$RASA_HOST" --port "$1" --enable-api --auth-token="$RASA_AUTH_TOKEN" \
     --logging-config-file logging.yml "${@:3}"
 }

@@ -11,13 +11,11 @@ from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from pipeline.classifier_tokens import PHONE_PLACEHOLDER, ClassifierTokens
 from pipeline.entities import SpacyEntityRuler
 from pipeline.input_guard import InputGuard
 from pipeline.normalizer import ChineseTextNormalizer
-from pipeline.sentence_embeddings import SentenceEmbeddings
 from tests.conftest import ROOT
 
 
@@ -154,25 +152,3 @@ def test_chinese_text_is_never_left_unreadable_or_non_chinese(pipeline):
 def test_the_guard_intents_leave_the_ranking_of_chinese_text(pipeline):
     message = pipeline("你好呀😂", classifier_intent="greet", runner_up="unreadable_input")
     assert [r["name"] for r in message.get("intent_ranking")] == ["greet"]
-
-
-def test_a_paraphrase_without_shared_words_is_embedded_near_the_same_problem():
-    # "钱转出去一直没到" shares no word with "提现没到账"; to the counts it is as far from it as from a
-    # phone that will not start. The embedding puts it nearer the withdrawal.
-    embeddings = SentenceEmbeddings.create({}, None, Resource("embeddings"), None)
-    texts = ("钱转出去一直没到", "提现没到账", "手机开不了机")
-    user, withdrawal, phone = (
-        m.get_dense_features(TEXT)[1].features[0] for m in embeddings.process([Message({TEXT: t}) for t in texts])
-    )
-    assert user @ withdrawal > user @ phone
-
-
-def test_training_and_prediction_see_the_same_embedding_and_empty_text_gets_none():
-    embeddings = SentenceEmbeddings.create({}, None, Resource("embeddings"), None)
-    trained = TrainingData([Message({TEXT: "还款失败了", INTENT: "repayment_failure"}), Message({TEXT: ""})])
-    embeddings.process_training_data(trained)
-    (asked,) = embeddings.process([Message({TEXT: "还款失败了"})])
-    trained_vector = trained.training_examples[0].get_dense_features(TEXT)[1].features
-    assert trained_vector.shape == (1, 384)
-    assert (trained_vector == asked.get_dense_features(TEXT)[1].features).all()
-    assert trained.training_examples[1].get_dense_features(TEXT)[1] is None

@@ -6,6 +6,7 @@ import gc
 from pathlib import Path
 
 import pytest
+import rasa
 import rasa.shared.utils.common
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
@@ -122,3 +123,28 @@ def test_a_handler_rasa_did_not_register_is_wrapped_from_nothing():
 
     rasa_internals.wrap_socketio_handler(FakeServer, "/", "disconnect", lambda inner: ("wrapped", inner))
     assert FakeServer.handlers["/"]["disconnect"] == ("wrapped", None)
+
+
+def test_the_action_server_gets_the_same_call_with_only_the_current_turns_events():
+    from rasa.core.actions.action import RemoteAction as Remote
+    from rasa.shared.core.events import ActionExecuted, BotUttered
+    from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+    from rasa.utils.endpoints import EndpointConfig
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    tracker = DialogueStateTracker("a", domain.slots)
+    for text in ("你好", "还款失败"):
+        tracker.update(UserUttered(text, {"name": "greet", "confidence": 0.9}))
+        tracker.update(BotUttered("您好"))
+        tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("人工客服", {"name": "ask_hotline", "confidence": 0.9}))
+    tracker.update(ActionExecuted("action_handoff"))
+    action = Remote("action_handoff", EndpointConfig("http://127.0.0.1:1", enable_selective_domain=True))
+    rasa_internals.install()
+    actual = action._action_call_format(tracker, domain)
+    assert [e["event"] for e in actual["tracker"].pop("events")] == ["user", "action"]
+    assert actual["tracker"]["latest_message"]["text"] == "人工客服"
+    everything = tracker.current_state(EventVerbosity.ALL)  # what Rasa itself sends, all events included
+    assert len(everything.pop("events")) == 8
+    assert actual == {"next_action": "action_handoff", "sender_id": "a", "tracker": everything,
+                      "version": rasa.__version__}

@@ -1,0 +1,94 @@
+"""The intent classifier: counts first, the sentence embedding only for what the counts are unsure of."""
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from pipeline.cascade import CascadeIntentClassifier
+from pipeline.sentence_embeddings import embed, embed_with_cache
+
+EXAMPLES = {
+    "withdrawal": ["提现没到账", "提现一直不到账", "提现几天了还没到账", "提现到银行卡没到账"],
+    "phone_dead": ["手机开不了机", "手机开机没反应", "手机黑屏开不了机", "手机充电也开不了机"],
+    "greet": ["你好", "您好", "在吗", "你好在吗"],
+}
+# Shares no word with the withdrawal examples: only its meaning is near them.
+PARAPHRASE = "钱转出去一直没到"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Trains tokenizer, counts and cascade like `rasa train` does; returns a loader for the stored model."""
+    storage = LocalModelStorage(tmp_path_factory.mktemp("model"))
+    context = ExecutionContext(GraphSchema({}), "test")
+    tokenizer = JiebaTokenizer.create(JiebaTokenizer.get_default_config(), storage, Resource("jieba"), context)
+    counts = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(), storage, Resource("counts"), context)
+    data = TrainingData([Message({TEXT: text, INTENT: intent}) for intent, texts in EXAMPLES.items() for text in texts])
+    tokenizer.process_training_data(data)
+    counts.train(data)
+    counts.process_training_data(data)
+    cache = tmp_path_factory.mktemp("embeddings")
+
+    def load(**config):
+        resource = Resource("cascade")
+        settings = {**CascadeIntentClassifier.get_default_config(), "embedding_cache": str(cache), **config}
+        CascadeIntentClassifier.create(settings, storage, resource, context).train(data)
+        classifier = CascadeIntentClassifier.load(settings, storage, resource, context)
+
+        def parse(text):
+            (message,) = tokenizer.process([Message({TEXT: text})])
+            counts.process([message])
+            classifier.process([message])
+            return message
+
+        return parse
+
+    return load
+
+
+def test_a_paraphrase_without_shared_words_is_understood_by_meaning(trained):
+    parse = trained()
+    message = parse(PARAPHRASE)
+    assert message.get(INTENT)["name"] == "withdrawal"
+    assert [r["name"] for r in message.get("intent_ranking")][0] == "withdrawal"
+
+
+def test_the_counts_alone_do_not_understand_the_paraphrase(trained):
+    # A classifier that always trusts the counts (never embeds) misses it: the cascade must embed it.
+    parse = trained(sure=0.0)
+    assert parse(PARAPHRASE).get(INTENT)["name"] != "withdrawal"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"), [("提现没到账", "withdrawal"), ("手机开不了机", "phone_dead"), ("你好", "greet")]
+)
+def test_training_words_are_understood_whichever_model_answers(trained, text, intent):
+    for sure in (0.0, 0.9, 1.1):  # counts always, the cascade, the embedding always
+        assert trained(sure=sure)(text).get(INTENT)["name"] == intent
+
+
+def test_the_ranking_has_every_intent_once_with_probabilities(trained):
+    ranking = trained()("手机充不进电").get("intent_ranking")
+    assert sorted(r["name"] for r in ranking) == sorted(EXAMPLES)
+    assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0)
+    assert ranking == sorted(ranking, key=lambda r: -r["confidence"])
+
+
+def test_cached_training_embeddings_are_the_embeddings_and_only_new_texts_are_added(tmp_path):
+    texts = ["提现没到账", "手机开不了机"]
+    first = embed_with_cache(texts, tmp_path)
+    assert np.allclose(first, embed(texts), atol=1e-5)
+    (cache_file,) = tmp_path.iterdir()
+    again = embed_with_cache([*texts, "你好", "提现没到账"], tmp_path)
+    assert np.allclose(again[:2], first) and np.allclose(again[3], first[0])
+    with np.load(cache_file) as stored:
+        assert len(stored["keys"]) == 3  # each text once
+    assert list(tmp_path.iterdir()) == [cache_file]  # no partial file left behind
