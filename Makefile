@@ -65,8 +65,11 @@ test: .venv/dev-installed node_modules/.installed browser-deps cluster-deps ## s
 validate: .venv/installed build/jieba/userdict.txt ## check domain, rules and training data
 	$(RASA) data validate --fail-on-warnings
 
-eval: .venv/dev-installed build/jieba/userdict.txt ## accuracy vs two peers (blind + held-out files, CV): reports/eval.md
-	$(VENV_BIN)/python -m eval.run_eval
+# Real customers' questions (../shared/real-customers/README.md), scored beside the two files when the file is there.
+export REAL_DEV ?= ../shared/real-customers/dev.tsv
+
+eval: .venv/dev-installed build/jieba/userdict.txt ## accuracy vs two peers (blind, held-out, real customers, CV): reports/eval.md
+	$(VENV_BIN)/python -m eval.run_eval $(EVAL_ARGS)
 
 .PHONY: eval
 

@@ -35,12 +35,20 @@ class ActionClarify(Action):
 
         ranking = tracker.latest_message.get("intent_ranking", [])
         choices = [
-            {"title": knowledge.intent_titles[c["name"]], "payload": f"/{c['name']}"}
-            for c in ranking
-            if c.get("name") in knowledge.intent_titles and c.get("confidence", 0) >= MIN_CHOICE_CONFIDENCE
-        ][:MAX_CHOICES]
+            {"title": knowledge.intent_titles[name], "payload": f"/{name}"}
+            for name in choice_intents(ranking, knowledge.intent_titles)
+        ]
         if choices:
             dispatcher.utter_message(text=knowledge.template("clarify"), buttons=choices)
         else:
             dispatcher.utter_message(text=knowledge.template("clarify_none"))
         return [SlotSet(CLARIFY_ATTEMPTS_SLOT, float(attempts))]
+
+
+def choice_intents(ranking: List[Dict[str, Any]], intent_titles: Dict[str, str]) -> List[str]:
+    """The topics offered as buttons: the likeliest that have a title, each at least MIN_CHOICE_CONFIDENCE."""
+    return [
+        c["name"]
+        for c in ranking
+        if c.get("name") in intent_titles and c.get("confidence", 0) >= MIN_CHOICE_CONFIDENCE
+    ][:MAX_CHOICES]

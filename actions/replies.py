@@ -18,10 +18,15 @@ def entity_values(tracker: Tracker, entity: str) -> List[str]:
 
 
 def resolve_product(tracker: Tracker, knowledge: Knowledge, topic: Optional[str] = None) -> Optional[str]:
-    """The product this turn is about: named now, else implied by the topic, else the one from earlier."""
+    """The product this turn is about: named now, else set by an official hotline quoted now ("95188 打不进去"),
+    else implied by the topic, else the one from earlier."""
     named = entity_values(tracker, PRODUCT_SLOT)
     if named:
         return named[-1]
+    quoted = [knowledge.lookup_number(digits) for digits in entity_values(tracker, "phone_number")]
+    hotline_of = next((service for service in quoted if isinstance(service, Service)), None)
+    if hotline_of:
+        return hotline_of.key
     topic_entry = knowledge.topics.get(topic or "")
     if topic_entry and topic_entry.default_product:
         return topic_entry.default_product

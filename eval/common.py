@@ -16,6 +16,11 @@ BLIND_DATA = Path(os.environ.get("EVAL_BLIND_DATA", ROOT / "holdout" / "blind.ym
 # The two files no system trains on, blind first: written by people who never saw the training data
 # (blind) and in the training data's own voice (heldout). Each system trains once and reads both.
 TEST_FILES = {"blind": BLIND_DATA, "heldout": HELDOUT_DATA}
+# Real customers' questions, kept outside the project (../shared/real-customers/README.md): measured on,
+# never trained on. REAL_DEV (relative to the project) points elsewhere; absent, that part is skipped.
+REAL_DEV_DATA = ROOT / os.environ.get(
+    "EVAL_REAL_DEV_DATA", os.environ.get("REAL_DEV", "../shared/real-customers/dev.tsv")
+)
 DOMAIN = ROOT / "domain.yml"
 RESULTS = ROOT / "results" / "eval"
 SEED = 42
@@ -92,6 +97,14 @@ def prediction(
         "confidence": None if confidence is None else round(float(confidence), 4),
         "fold": fold,
     }
+
+
+def load_real_dev(path: Path) -> List[Tuple[str, str]]:
+    """(text, intent) rows of a real-customers TSV file (columns `text`, `intent`, then where it comes from)."""
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as f:
+        return [(row["text"], row["intent"]) for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
 
 
 def write_json(path: Path, payload: Any) -> None:

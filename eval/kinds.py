@@ -47,3 +47,40 @@ KINDS: Dict[str, Callable[[str, str], bool]] = {
 def kinds_of(text: str, intent: str) -> List[str]:
     normalized = normalize(text)
     return [kind for kind, applies in KINDS.items() if applies(normalized, intent)]
+
+
+# How real customers' questions differ from ours (the kinds found in ../shared/real-customers
+# failures). Same contract as KINDS: rules on the text and the true intent only.
+_DEBRIS = re.compile(r"\[[^\]]*x\]|\*\*\*|!@@@!|^\d#|\s")
+_OTHER_BRANDS = re.compile(
+    r"微粒贷|微众|京东|网商贷|金条|平安|美团|滴滴|天猫|淘宝|闲鱼|招商|建设银行|建行|工商|中信|浦发|华夏|邮储|信用社|"
+    r"荣耀|华为|iphone|ios|p20|小爱|太平|齐鲁|安信"
+)
+_MIXED_UP = {"account_locked", "quota_frozen", "payment_failure", "login_failure", "withdrawal_failure",
+             "earnings_query", "interest_fees"}  # fmt: skip
+_TOO_MANY_TRIES = re.compile(r"(错|次数).{0,6}(多|超过|几次|三次|五次)|(多次|几次|三次|五次).{0,4}(错|输)")
+_FINANCE_OR_PHONE = re.compile(
+    r"电话|号码|打|花呗|借呗|贷|借|额度|芝麻|征信|记录|银行|钱|款|开通|关闭|取消|红包|理财|股票"
+)
+_HOLIDAYS = re.compile(_TIME_WORDS.pattern + r"|五一|十一|十月一|双休|周未|期间|任何时候")
+_LOAN_WORDS = re.compile(r"借|贷|放款|到账|下款")
+_REPAIR_INTENTS = {"after_sales_repair", "repair_progress", "spare_parts", "service_locations"}
+
+REAL_KINDS: Dict[str, Callable[[str, str], bool]] = {
+    "1. short fragment or chat debris": lambda t, i: len(t) <= 6 or bool(_DEBRIS.search(t)),
+    "2. another lender, bank or shop": lambda t, i: bool(_OTHER_BRANDS.search(t)),
+    "3. locked / frozen / refused / login, drawing vs withdrawal, interest earned vs paid": lambda t, i: i
+    in _MIXED_UP,
+    "4. ID or password wrong too many times": lambda t, i: bool(_TOO_MANY_TRIES.search(t)),
+    "5. out of scope with finance or phone words": lambda t, i: i == "out_of_scope"
+    and bool(_FINANCE_OR_PHONE.search(t)),
+    "6. loans on weekends and holidays": lambda t, i: bool(_HOLIDAYS.search(t))
+    and bool(_LOAN_WORDS.search(t))
+    and "还款" not in t,
+    "7. repair as warranty, cost or mail-in": lambda t, i: i in _REPAIR_INTENTS,
+}
+
+
+def real_kinds_of(text: str, intent: str) -> List[str]:
+    normalized = normalize(text).lower()
+    return [kind for kind, applies in REAL_KINDS.items() if applies(normalized, intent)]

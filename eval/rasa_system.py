@@ -29,7 +29,19 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, List, Tuple
 
-from eval.common import DOMAIN, FOLDS, RESULTS, SEED, TEST_FILES, TRAIN_DATA, RasaFolds, prediction, write_json
+from eval.common import (
+    DOMAIN,
+    FOLDS,
+    REAL_DEV_DATA,
+    RESULTS,
+    SEED,
+    TEST_FILES,
+    TRAIN_DATA,
+    RasaFolds,
+    load_real_dev,
+    prediction,
+    write_json,
+)
 
 
 def _seed_everything() -> None:
@@ -121,6 +133,27 @@ def _skip_training_fold_scores(rasa_test) -> None:
     rasa_test.combine_result = combine_result
 
 
+async def parse_real_dev(processor) -> List[Dict[str, Any]]:
+    """Each real customer's question as the served model reads it: the intent it acts on (fallback and
+    guard included) and, for a clarification, the topics action_clarify would offer as buttons."""
+    from rasa.core.channels.channel import UserMessage
+
+    from actions.clarify import choice_intents
+    from common.knowledge import load_knowledge
+
+    titles = load_knowledge().intent_titles
+    results = []
+    for text, intent in load_real_dev(REAL_DEV_DATA):
+        parsed = await processor.parse_message(UserMessage(text))
+        ranking = parsed.get("intent_ranking") or []
+        top = next((r for r in ranking if r.get("name") not in ("nlu_fallback", None)), {})
+        item = prediction(text, intent, top.get("name"), top.get("confidence"))
+        item["runtime"] = parsed["intent"]["name"]
+        item["choices"] = choice_intents(ranking, titles) if item["runtime"] == "nlu_fallback" else []
+        results.append(item)
+    return results
+
+
 async def evaluate(name: str, config: Path, part: str, fold_limit: int | None) -> None:
     import rasa.model_training
     import rasa.nlu.test as rasa_test
@@ -147,6 +180,8 @@ async def evaluate(name: str, config: Path, part: str, fold_limit: int | None) -
                 str(path), processor, output_directory=str(out / file_name), errors=True, disable_plotting=True
             )
             results[file_name] = capture.predictions()
+        if REAL_DEV_DATA.is_file():
+            results["real_dev"] = await parse_real_dev(processor)
         results["heldout_seconds"] = round(time.perf_counter() - started, 1)
         write_json(out / "heldout.json", results)
     else:

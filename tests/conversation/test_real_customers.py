@@ -92,3 +92,18 @@ def test_a_problem_and_a_request_for_a_person_get_both(conversation, message, ex
     answer = conversation.text(message)
     assert expected in answer
     assert f"[{hotline}]" in answer
+
+
+# A quoted official hotline, or a named service, makes the calling and channel questions that service's:
+# answered at once, with its number only, never "which service?".
+@pytest.mark.parametrize(
+    ("message", "expected", "other_number"),
+    [
+        ("拨95188怎么总是接不通", "95188", "400-100-3399"),
+        ("天星金融除了电话还有什么办法能联系上", "我的客服", "400-100-5678"),
+    ],
+)
+def test_a_named_service_or_its_hotline_gets_that_services_answer(conversation, message, expected, other_number):
+    answer = conversation.text(message)
+    assert expected in answer and other_number not in answer, answer
+    assert "您是想问" not in answer and "哪一项服务" not in answer
