@@ -586,21 +586,9 @@ def _real_customers(summaries: Dict[str, Dict[str, Any]], names: List[str]) -> L
     return lines
 
 
-def write_report(
-    summaries: Dict[str, Dict[str, Any]],
-    pictures: List[str],
-    total_seconds: float | None,
-    timings: Dict[str, Any],
-) -> None:
-    load_average = timings.get("load_average")
-    names = [n for n in SYSTEMS if n in summaries]
-    ours = summaries.get("ours")
-    lines = ["# How well it understands: `make eval`", ""]
-    if ours and ours.get("real_dev"):
-        lines += _real_customers(summaries, names) + [""]
-    if ours:
-        lines += _goals(summaries, names) + [""]
-
+def _overview(summaries: Dict[str, Dict[str, Any]], names: List[str]) -> List[str]:
+    """Every system on the blind and held-out files, and how they were scored."""
+    lines: List[str] = []
     lines += [
         "| system | **blind** macro F1 | blind accuracy | blind wrong answers | blind out-of-scope declined "
         "| held-out macro F1 | held-out accuracy | held-out wrong answers | 5-fold CV macro F1 | training time |",
@@ -637,7 +625,12 @@ def write_report(
         "Peer b has no fallback, so everything it is unsure of becomes an answer. Training time: one NLU training "
         "on all of `data/nlu`, wall clock, in this run, without Rasa's training cache.",
     ]
+    return lines
 
+
+def _by_kind(summaries: Dict[str, Dict[str, Any]], names: List[str]) -> List[str]:
+    """Per kind of message (eval/kinds.py), per file and system."""
+    lines: List[str] = []
     for file_name in TEST_FILES:
         lines += [
             "",
@@ -659,7 +652,12 @@ def write_report(
                 k = summaries[name][file_name]["kinds"][kind]
                 cells.append(f"{k['topic'] / n:.2f} / {k['right'] / n:.2f} ({k['wrong']})" if n else "–")
             lines.append(f"| {kind} | {n} | " + " | ".join(cells) + " |")
+    return lines
 
+
+def _fallback(summaries: Dict[str, Dict[str, Any]], names: List[str]) -> List[str]:
+    """Clarifications and declines, per file and system."""
+    lines: List[str] = []
     for file_name in TEST_FILES:
         lines += [
             "",
@@ -677,60 +675,77 @@ def write_report(
                 f"{f['in_scope_deflected']} of {f['in_scope']} | {f['out_of_scope_answered']} of "
                 f"{f['out_of_scope_total']} | {m['wrong_answers']} of {m['n']} | {f['runtime_accuracy']:.3f} |"
             )
+    return lines
 
-    if ours:
-        blind, held, cv = ours["blind"], ours["heldout"], ours["cv"]
-        top_confused: Dict[str, str] = {}
-        for c in blind["confusions"]:
-            top_confused.setdefault(c["true"], f"{c['predicted']} ({c['count']})")
+
+def _ours_in_detail(ours: Dict[str, Any]) -> List[str]:
+    """Ours per intent, and its most frequent confusions."""
+    lines: List[str] = []
+    blind, held, cv = ours["blind"], ours["heldout"], ours["cv"]
+    top_confused: Dict[str, str] = {}
+    for c in blind["confusions"]:
+        top_confused.setdefault(c["true"], f"{c['predicted']} ({c['count']})")
+    lines += [
+        "",
+        "## Ours, per intent (blind; weakest first)",
+        "",
+        "| intent | precision | recall | F1 | support | held-out F1 | CV F1 | most often taken for |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for label in sorted(blind["labels"], key=lambda x: (blind["per_intent"][x]["f1"], x)):
+        r = blind["per_intent"][label]
+        held_f1 = held["per_intent"].get(label, {}).get("f1")
+        cv_f1 = (cv or {}).get("per_intent", {}).get(label, {}).get("f1")
+        lines.append(
+            f"| {label} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | {r['support']} | "
+            f"{'' if held_f1 is None else f'{held_f1:.2f}'} | {'' if cv_f1 is None else f'{cv_f1:.2f}'} | "
+            f"{top_confused.get(label, '')} |"
+        )
+    wrong = blind["n"] - round(blind["accuracy"] * blind["n"])
+    lines += [
+        "",
+        f"## Ours, most frequent confusions (blind: {wrong} errors in {blind['n']} messages)",
+        "",
+        "Counts only: the blind file's sentences stay out of the reports, so that nobody tunes the data to them.",
+        "",
+        "| true → predicted | count |",
+        "|---|---:|",
+    ]
+    lines += [f"| {c['true']} → {c['predicted']} | {c['count']} |" for c in blind["confusions"][:15]]
+    for title, m in (("held-out", held), ("5-fold CV", cv)):
+        if not m:
+            continue
+        wrong = m["n"] - round(m["accuracy"] * m["n"])
         lines += [
             "",
-            "## Ours, per intent (blind; weakest first)",
+            f"## Ours, most frequent confusions ({title}: {wrong} errors in {m['n']} messages)",
             "",
-            "| intent | precision | recall | F1 | support | held-out F1 | CV F1 | most often taken for |",
-            "|---|---:|---:|---:|---:|---:|---:|---|",
+            "| true → predicted | count | example message |",
+            "|---|---:|---|",
         ]
-        for label in sorted(blind["labels"], key=lambda x: (blind["per_intent"][x]["f1"], x)):
-            r = blind["per_intent"][label]
-            held_f1 = held["per_intent"].get(label, {}).get("f1")
-            cv_f1 = (cv or {}).get("per_intent", {}).get(label, {}).get("f1")
-            lines.append(
-                f"| {label} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | {r['support']} | "
-                f"{'' if held_f1 is None else f'{held_f1:.2f}'} | {'' if cv_f1 is None else f'{cv_f1:.2f}'} | "
-                f"{top_confused.get(label, '')} |"
-            )
-        wrong = blind["n"] - round(blind["accuracy"] * blind["n"])
-        lines += [
-            "",
-            f"## Ours, most frequent confusions (blind: {wrong} errors in {blind['n']} messages)",
-            "",
-            "Counts only: the blind file's sentences stay out of the reports, so that nobody tunes the data to them.",
-            "",
-            "| true → predicted | count |",
-            "|---|---:|",
-        ]
-        lines += [f"| {c['true']} → {c['predicted']} | {c['count']} |" for c in blind["confusions"][:15]]
-        for title, m in (("held-out", held), ("5-fold CV", cv)):
-            if not m:
-                continue
-            wrong = m["n"] - round(m["accuracy"] * m["n"])
-            lines += [
-                "",
-                f"## Ours, most frequent confusions ({title}: {wrong} errors in {m['n']} messages)",
-                "",
-                "| true → predicted | count | example message |",
-                "|---|---:|---|",
-            ]
-            for c in m["confusions"][:10]:
-                example = c["example"].replace("|", "\\|")
-                lines.append(f"| {c['true']} → {c['predicted']} | {c['count']} | {example} |")
+        for c in m["confusions"][:10]:
+            example = c["example"].replace("|", "\\|")
+            lines.append(f"| {c['true']} → {c['predicted']} | {c['count']} | {example} |")
+    return lines
 
+
+def _pictures(pictures: List[str]) -> List[str]:
+    """The confusion-matrix pictures."""
+    lines: List[str] = []
     if pictures:
         lines += ["", "## Pictures", ""]
         for picture in pictures:
             lines.append(f"![{picture}]({picture})")
             lines.append("")
+    return lines
 
+
+def _how_made(summaries: Dict[str, Dict[str, Any]], names: List[str], total_seconds: float | None,
+              timings: Dict[str, Any]) -> List[str]:
+    """Command, commit, machine and timings of this run."""
+    ours = summaries.get("ours")
+    load_average = timings.get("load_average")
+    lines: List[str] = []
     lines += ["", "## How this was made", ""]
     lines.append(
         f"- Command: `make eval` (runs `python -m eval.run_eval`); commit {timings.get('commit') or _commit()}, "
@@ -764,6 +779,26 @@ def write_report(
         "- Per-message predictions, Rasa's reports and logs: `results/eval/` (not committed).",
         "",
     ]
+    return lines
+
+
+def write_report(
+    summaries: Dict[str, Dict[str, Any]],
+    pictures: List[str],
+    total_seconds: float | None,
+    timings: Dict[str, Any],
+) -> None:
+    names = [n for n in SYSTEMS if n in summaries]
+    ours = summaries.get("ours")
+    lines = ["# How well it understands: `make eval`", ""]
+    if ours and ours.get("real_dev"):
+        lines += _real_customers(summaries, names) + [""]
+    if ours:
+        lines += _goals(summaries, names) + [""]
+    lines += _overview(summaries, names) + _by_kind(summaries, names) + _fallback(summaries, names)
+    if ours:
+        lines += _ours_in_detail(ours)
+    lines += _pictures(pictures) + _how_made(summaries, names, total_seconds, timings)
     REPORT.write_text("\n".join(lines), encoding="utf-8")
 
 
