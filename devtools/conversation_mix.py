@@ -15,7 +15,7 @@ from common.knowledge import load_knowledge
 ID_NUMBER = "110101199003071234"
 MOBILE = "13912345678"
 SCAM_LINE = "4008123456"  # unknown, quoted in three conversations
-UNCLEAR = "机子泡汤了"  # slang (泡汤: soaked, or fell through): clarified now; the browser test labels it, retrains
+UNCLEAR = "机子歇菜了"  # slang (歇菜: packed up): clarified now; the browser test labels it, retrains
 
 _templates = load_knowledge().templates
 CLARIFY, GIVE_UP = _templates["clarify"].strip()[:10], _templates["give_up"].strip()[:10]
@@ -61,7 +61,7 @@ EXPECTED = {
                 "affirm": 1, "after_sales_repair": 1, "complaint": 1, "deny": 1, "out_of_scope": 1,
                 "withdrawal_failure": 1},
 }
-# Review inbox: message -> reason (the three 机子泡汤了 messages are one item).
+# Review inbox: message -> reason (the three UNCLEAR messages are one item).
 EXPECTED_INBOX = {
     UNCLEAR: ("clarified", 3),
     "我想问个事": ("clarified", 1),

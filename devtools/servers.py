@@ -239,6 +239,28 @@ class Assistant:
         self.start_rasa_server()
         return self
 
+    def __enter__(self) -> Assistant:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def console_env(self, token: str, state_dir: Path) -> Dict[str, str]:
+        """The settings of a page server whose operator console reads this assistant's conversations and
+        loads retrained models into it."""
+        return {
+            "OPS_TOKEN": token,
+            "OPS_STATE_DIR": str(state_dir),
+            "MODEL": str(self.model),
+            "RASA_URLS": self.url,
+            "RASA_AUTH_TOKEN": self.auth_token,
+            **{key: self.env()[key] for key in ("TRACKER_DB_DIALECT", "TRACKER_DB", "TRACKER_DB_HOST")},
+        }
+
     @staticmethod
     def rss_bytes(process: Optional[subprocess.Popen]) -> Dict[str, int]:
         """Resident memory of a server and its child processes (Linux /proc): current and peak."""
@@ -291,6 +313,16 @@ class PageServer:
                                             stdout=log, stderr=subprocess.STDOUT)
         wait_until_up(f"{self.url}/healthz", 20, self.process)
         return self
+
+    def __enter__(self) -> PageServer:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -27,10 +27,8 @@ def main(out: Path) -> None:
         console = None
         try:
             assistant.start()
-            console = PageServer(Path(workdir), assistant.rasa_port, "console", extra_env={
-                "OPS_TOKEN": OPS_TOKEN, "OPS_STATE_DIR": str(Path(workdir) / "var"), "RASA_URLS": assistant.url,
-                "TRACKER_DB": str(assistant.tracker_db), "TRACKER_DB_DIALECT": "sqlite", "TRACKER_DB_HOST": "",
-            }).start()
+            console = PageServer(Path(workdir), assistant.rasa_port, "console",
+                                 extra_env=assistant.console_env(OPS_TOKEN, Path(workdir) / "var")).start()
             ops = Ops(console.url)
             token = ops.new_agent("小王", ["alipay"])
             customer = Customer(assistant.url)

@@ -28,10 +28,8 @@ def main(out: Path) -> None:
         try:
             assistant.start()
             mix.send(assistant.url)
-            console = PageServer(Path(workdir), assistant.rasa_port, "console", extra_env={
-                "OPS_TOKEN": TOKEN, "OPS_STATE_DIR": str(Path(workdir) / "var"), "RASA_URLS": assistant.url,
-                "TRACKER_DB": str(assistant.tracker_db), "TRACKER_DB_DIALECT": "sqlite", "TRACKER_DB_HOST": "",
-            }).start()
+            console = PageServer(Path(workdir), assistant.rasa_port, "console",
+                                 extra_env=assistant.console_env(TOKEN, Path(workdir) / "var")).start()
             with chromium() as browser:
                 page = browser.new_page(viewport=VIEW, locale="zh-CN")
                 page.goto(f"{console.url}/ops/")

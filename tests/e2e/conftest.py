@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 
 from devtools.browser import CHROMIUM, CHROMIUM_FLAGS, PageProblems, watch
 from devtools.servers import ROOT, Assistant, PageServer, free_port
+from tests.conftest import page_assistant
 
 WIDGET_JS = ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 REPLY_TIMEOUT_MS = 30_000
@@ -34,39 +35,23 @@ def web_port() -> int:
 
 @pytest.fixture(scope="session")
 def assistant(e2e_workdir, web_port) -> Iterator[Assistant]:
-    model = ROOT / "models" / "cs-assistant.tar.gz"
-    if not model.exists():
-        pytest.fail("no trained model: run `make train` (make test does)")
-    # Rasa's socket.io channel accepts only the page's origins (credentials.yml: cors_allowed_origins),
-    # the same two forms `make run` allows by default.
-    origins = f"http://127.0.0.1:{web_port},http://localhost:{web_port}"
-    server = Assistant(workdir=e2e_workdir / "assistant", model=model, web_origin=origins)
-    try:
-        server.start()
+    with page_assistant(e2e_workdir / "assistant", web_port) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def page_server(assistant, e2e_workdir, web_port) -> Iterator[PageServer]:
     if not WIDGET_JS.exists():
         pytest.fail(f"{WIDGET_JS} is missing: run `npm ci` (make test does)")
-    server = PageServer(e2e_workdir, assistant.rasa_port, "web-server", port=web_port)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    with PageServer(e2e_workdir, assistant.rasa_port, "web-server", port=web_port) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def dead_page_server(e2e_workdir) -> Iterator[PageServer]:
     """The page, pointed at a Rasa port where nothing listens."""
-    server = PageServer(e2e_workdir, free_port(), "web-server-dead")
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    with PageServer(e2e_workdir, free_port(), "web-server-dead") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ import pytest
 
 from devtools.browser import chromium
 from devtools.live_chat_clients import OPS_TOKEN, Ops
-from devtools.servers import NO_RATE_LIMITS, ROOT, Assistant, PageServer, free_port
+from devtools.servers import NO_RATE_LIMITS, Assistant, PageServer, free_port
+from tests.conftest import page_assistant
 
 
 @pytest.fixture(scope="session")
@@ -27,33 +28,15 @@ def web_port() -> int:
 
 @pytest.fixture(scope="session")
 def assistant(live_workdir, web_port) -> Iterator[Assistant]:
-    model = ROOT / "models" / "cs-assistant.tar.gz"
-    if not model.exists():
-        pytest.fail("no trained model: run `make train` (make test does)")
-    origins = f"http://127.0.0.1:{web_port},http://localhost:{web_port}"
-    server = Assistant(workdir=live_workdir / "assistant", model=model, web_origin=origins,
-                       extra_env=dict(NO_RATE_LIMITS))
-    try:
-        server.start()
+    with page_assistant(live_workdir / "assistant", web_port, extra_env=dict(NO_RATE_LIMITS)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def console(assistant, live_workdir, web_port) -> Iterator[PageServer]:
-    env = {
-        "OPS_TOKEN": OPS_TOKEN,
-        "OPS_STATE_DIR": str(live_workdir / "var"),
-        "RASA_URLS": assistant.url,
-        "RASA_AUTH_TOKEN": assistant.auth_token,
-        **{key: assistant.env()[key] for key in ("TRACKER_DB_DIALECT", "TRACKER_DB", "TRACKER_DB_HOST")},
-    }
-    server = PageServer(live_workdir, assistant.rasa_port, "console", port=web_port, extra_env=env)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    env = assistant.console_env(OPS_TOKEN, live_workdir / "var")
+    with PageServer(live_workdir, assistant.rasa_port, "console", port=web_port, extra_env=env) as server:
+        yield server
 
 
 @pytest.fixture

@@ -37,12 +37,8 @@ def assistant(ops_workdir) -> Iterator[Assistant]:
     model = ops_workdir / "models" / "cs-assistant.tar.gz"
     model.parent.mkdir()
     shutil.copy2(source, model)
-    server = Assistant(workdir=ops_workdir / "assistant", model=model)
-    try:
-        server.start()
+    with Assistant(workdir=ops_workdir / "assistant", model=model) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -70,20 +66,9 @@ def training_data(ops_workdir) -> Path:
 
 @pytest.fixture(scope="session")
 def console(assistant, senders, ops_workdir, training_data) -> Iterator[PageServer]:
-    env = {
-        "OPS_TOKEN": TOKEN,
-        "OPS_STATE_DIR": str(ops_workdir / "var"),
-        "OPS_TRAINING_DATA": str(training_data),
-        "MODEL": str(assistant.model),
-        "RASA_URLS": assistant.url,
-        "RASA_AUTH_TOKEN": assistant.auth_token,
-        **{key: assistant.env()[key] for key in ("TRACKER_DB_DIALECT", "TRACKER_DB", "TRACKER_DB_HOST")},
-    }
-    server = PageServer(ops_workdir, assistant.rasa_port, "console", extra_env=env)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    env = {**assistant.console_env(TOKEN, ops_workdir / "var"), "OPS_TRAINING_DATA": str(training_data)}
+    with PageServer(ops_workdir, assistant.rasa_port, "console", extra_env=env) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
