@@ -628,7 +628,7 @@ def _overview(summaries: Dict[str, Dict[str, Any]], names: List[str]) -> List[st
     return lines
 
 
-def _by_kind(summaries: Dict[str, Dict[str, Any]], names: List[str]) -> List[str]:
+def _kinds_tables(summaries: Dict[str, Dict[str, Any]], names: List[str]) -> List[str]:
     """Per kind of message (eval/kinds.py), per file and system."""
     lines: List[str] = []
     for file_name in TEST_FILES:
@@ -795,7 +795,7 @@ def write_report(
         lines += _real_customers(summaries, names) + [""]
     if ours:
         lines += _goals(summaries, names) + [""]
-    lines += _overview(summaries, names) + _by_kind(summaries, names) + _fallback(summaries, names)
+    lines += _overview(summaries, names) + _kinds_tables(summaries, names) + _fallback(summaries, names)
     if ours:
         lines += _ours_in_detail(ours)
     lines += _pictures(pictures) + _how_made(summaries, names, total_seconds, timings)
