@@ -157,8 +157,22 @@ def _user_exists(name: str) -> bool:
         return False
 
 
+class _Server:
+    """`with server:` starts it and stops it again, also when starting failed half-way."""
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 @dataclass
-class Assistant:
+class Assistant(_Server):
     """One action server plus one Rasa server, with their own SQLite tracker store."""
 
     workdir: Path
@@ -239,16 +253,6 @@ class Assistant:
         self.start_rasa_server()
         return self
 
-    def __enter__(self) -> Assistant:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def console_env(self, token: str, state_dir: Path) -> Dict[str, str]:
         """The settings of a page server whose operator console reads this assistant's conversations and
         loads retrained models into it."""
@@ -288,7 +292,7 @@ class Assistant:
         self._stop(self.redis_server)
 
 
-class PageServer:
+class PageServer(_Server):
     """`python -m web.server` (chat page and operator console) as `make run` starts it, on a free port."""
 
     def __init__(self, workdir: Path, rasa_port: int, name: str, port: Optional[int] = None,
@@ -313,16 +317,6 @@ class PageServer:
                                             stdout=log, stderr=subprocess.STDOUT)
         wait_until_up(f"{self.url}/healthz", 20, self.process)
         return self
-
-    def __enter__(self) -> PageServer:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
