@@ -7,6 +7,11 @@ A message the counts model gives at least `sure` to is answered by it; only the 
 (about 20-40 ms on this hardware) and classified by the full model. On real customers' questions the
 counts model's sure answers agreed with the full model's, and about half of the messages are sure.
 
+For an embedded message the full model's probabilities are blended with a vote of its nearest training
+examples by meaning (cosine similarity of the e5 vectors). Real customers write unlike our examples; a
+regression learns the training data's words, while the nearest examples still find the one that means the
+same. On real customers' questions the vote lifted the best topic from 0.68 to 0.74 (eval/changes.md).
+
 The weights are stored as plain arrays (no pickle), and prediction is the same softmax that
 scikit-learn's multinomial LogisticRegression.predict_proba computes.
 """
@@ -62,6 +67,26 @@ class LinearModel:
         return softmax(np.asarray(features @ self.weights.T) + self.bias, axis=1)
 
 
+@dataclass(frozen=True)
+class Neighbours:
+    """The training examples' e5 vectors (L2-normalised) and their intents, as indices into the classes."""
+
+    vectors: np.ndarray  # examples × 384
+    classes: np.ndarray  # examples
+
+    def vote(self, vectors: np.ndarray, n_classes: int, k: int, temperature: float) -> np.ndarray:
+        """Per message, the intents of its k most similar examples, weighted by softmax(similarity / temperature)."""
+        similarities = vectors @ self.vectors.T
+        k = min(k, len(self.vectors))
+        nearest = np.argpartition(-similarities, k - 1, axis=1)[:, :k]
+        nearest_similarities = np.take_along_axis(similarities, nearest, axis=1)
+        weights = softmax(nearest_similarities / temperature, axis=1)
+        votes = np.zeros((len(vectors), n_classes))
+        for row in range(len(vectors)):
+            np.add.at(votes[row], self.classes[nearest[row]], weights[row])
+        return votes
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class CascadeIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
@@ -83,6 +108,11 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
             "tol": 1e-4,
             "random_state": 42,
             "ranking_length": 10,
+            # The nearest training examples that vote, how sharply the nearest counts more (a softmax of the
+            # similarities at this temperature), and the vote's share of an embedded message's probabilities.
+            "neighbours": 5,
+            "neighbour_temperature": 0.01,
+            "neighbour_weight": 0.4,
         }
 
     @classmethod
@@ -103,6 +133,7 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
         classes: Optional[np.ndarray] = None,
         counts_model: Optional[LinearModel] = None,
         full_model: Optional[LinearModel] = None,
+        neighbours: Optional[Neighbours] = None,
     ) -> None:
         self._config = config
         self._model_storage = model_storage
@@ -110,6 +141,7 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
         self._classes = classes
         self._counts_model = counts_model
         self._full_model = full_model
+        self._neighbours = neighbours
 
     # --- training --------------------------------------------------------------------------------
 
@@ -127,6 +159,7 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
         self._full_model = LinearModel.fit(
             scipy.sparse.hstack([counts, vectors * self._config["scale"]]).tocsr(), intents, classes, self._config
         )
+        self._neighbours = Neighbours(vectors.astype(np.float16), np.searchsorted(classes, intents))
         self.persist()
         return self._resource
 
@@ -136,6 +169,7 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
                 directory / WEIGHTS_FILE, classes=self._classes,
                 counts_weights=self._counts_model.weights, counts_bias=self._counts_model.bias,
                 full_weights=self._full_model.weights, full_bias=self._full_model.bias,
+                neighbour_vectors=self._neighbours.vectors, neighbour_classes=self._neighbours.classes,
             )
 
     @classmethod
@@ -156,6 +190,7 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
                     config, model_storage, resource, stored["classes"],
                     LinearModel(stored["counts_weights"], stored["counts_bias"]),
                     LinearModel(stored["full_weights"], stored["full_bias"]),
+                    Neighbours(stored["neighbour_vectors"].astype(np.float32), stored["neighbour_classes"]),
                 )
         except ValueError:  # trained without intent examples: nothing was stored
             return cls(config, model_storage, resource)
@@ -169,9 +204,14 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
         probabilities = self._counts_model.probabilities(counts)
         unsure = [i for i, p in enumerate(probabilities) if p.max() < self._config["sure"]]
         if unsure:
-            vectors = embed([messages[i].get(TEXT) or "" for i in unsure]) * self._config["scale"]
-            features = scipy.sparse.hstack([counts[unsure], vectors]).tocsr()
-            probabilities[unsure] = self._full_model.probabilities(features)
+            vectors = embed([messages[i].get(TEXT) or "" for i in unsure])
+            features = scipy.sparse.hstack([counts[unsure], vectors * self._config["scale"]]).tocsr()
+            weight = self._config["neighbour_weight"]
+            probabilities[unsure] = (1 - weight) * self._full_model.probabilities(features) + weight * (
+                self._neighbours.vote(
+                    vectors, len(self._classes), self._config["neighbours"], self._config["neighbour_temperature"]
+                )
+            )
         for message, row in zip(messages, probabilities, strict=True):
             order = np.argsort(-row, kind="stable")[: self._config["ranking_length"]]
             ranking = [{"name": str(self._classes[i]), "confidence": float(row[i])} for i in order]

@@ -11,7 +11,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from pipeline.cascade import CascadeIntentClassifier
+from pipeline.cascade import CascadeIntentClassifier, Neighbours
 from pipeline.sentence_embeddings import embed, embed_with_cache
 
 EXAMPLES = {
@@ -73,6 +73,21 @@ def test_the_counts_alone_do_not_understand_the_paraphrase(trained):
 def test_training_words_are_understood_whichever_model_answers(trained, text, intent):
     for sure in (0.0, 0.9, 1.1):  # counts always, the cascade, the embedding always
         assert trained(sure=sure)(text).get(INTENT)["name"] == intent
+
+
+def test_the_nearest_example_by_meaning_votes_for_the_paraphrase(trained):
+    # With the vote as the whole answer and one voter, the nearest training example decides alone.
+    message = trained(sure=1.1, neighbour_weight=1.0, neighbours=1)(PARAPHRASE)
+    assert message.get(INTENT) == {"name": "withdrawal", "confidence": 1.0}
+
+
+def test_the_vote_weights_the_nearest_example_most():
+    examples = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32)  # unit vectors
+    neighbours = Neighbours(examples, np.array([0, 1, 2]))
+    votes = neighbours.vote(np.array([[0.96, 0.28]], dtype=np.float32), n_classes=3, k=2, temperature=0.01)
+    # The two nearest are examples 1 (similarity 0.936) and 0 (0.96): only they vote, the nearer most.
+    assert votes[0, 2] == 0 and votes[0, 0] > votes[0, 1] > 0
+    assert votes.sum() == pytest.approx(1.0)
 
 
 def test_the_ranking_has_every_intent_once_with_probabilities(trained):
