@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,11 +30,11 @@ def test_the_server_refuses_another_rasa_version_with_a_clear_message():
 def test_the_installed_rasa_is_the_supported_one_and_has_every_private_name_relied_on():
     rasa_internals.install()  # raises otherwise
     for owner, name, _why in rasa_internals.RELIED_ON:
-        assert hasattr(owner, name)
+        assert hasattr(rasa.shared.utils.common.class_from_module_path(owner), name)
 
 
 def test_install_refuses_a_rasa_that_lost_a_private_name(monkeypatch):
-    monkeypatch.setattr(rasa_internals, "RELIED_ON", ((Domain, "no_such_method", "a test"),))
+    monkeypatch.setattr(rasa_internals, "RELIED_ON", (("rasa.shared.core.domain.Domain", "no_such_method", "a test"),))
     with pytest.raises(rasa_internals.UnsupportedRasaVersion, match="Domain.no_such_method"):
         rasa_internals.install()
 
@@ -148,3 +150,27 @@ def test_the_action_server_gets_the_same_call_with_only_the_current_turns_events
     assert len(everything.pop("events")) == 8
     assert actual == {"next_action": "action_handoff", "sender_id": "a", "tracker": everything,
                       "version": rasa.__version__}
+
+
+# A model naming DIET, loaded as the Rasa server loads one: Rasa's graph runner builds every node of the model.
+_LOAD_A_DIET_MODEL = """
+import tempfile
+from pathlib import Path
+from rasa_server import rasa_internals
+rasa_internals.serve_without_tensorflow()
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+schema = GraphSchema.from_dict({"nodes": {"run_DIETClassifier0": {
+    "needs": {}, "uses": "rasa.nlu.classifiers.diet_classifier.DIETClassifier", "constructor_name": "load",
+    "fn": "process", "config": {}, "eager": True, "is_target": True, "is_input": False, "resource": None}}})
+DaskGraphRunner(schema, LocalModelStorage(Path(tempfile.mkdtemp())), ExecutionContext(schema))
+"""
+
+
+def test_a_model_with_a_tensorflow_component_fails_to_load_with_a_clear_message():
+    # A fresh interpreter: this one has imported TensorFlow already (through rasa.core.agent).
+    result = subprocess.run([sys.executable, "-c", _LOAD_A_DIET_MODEL], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "NeedsTensorFlow: rasa.nlu.classifiers.diet_classifier.DIETClassifier needs TensorFlow" in result.stderr
+    assert "stock Rasa" in result.stderr
