@@ -36,6 +36,17 @@ Patches:
    turn's cost grew with the conversation. Our actions read slots and the latest message, which
    the tracker state carries anyway; here a call carries only the events since the latest user
    message (what an SDK form's validation reads), and everything else exactly as before.
+6. Before running each action, Rasa copies the conversation's tracker by replaying every event into a new
+   one (`tracker.copy()` in MessageProcessor._run_action), so that events the policy predicted can be
+   applied for the action alone and dropped if it rejects them: a few milliseconds per action at turn 200.
+   When the policy predicted no events and the action is not a form or other loop (the only actions that
+   change the tracker they are given), here the action gets the tracker itself instead of that copy; it
+   reads the same state either way.
+7. `tracker.applied_events()` (the events not undone by a restart, a new session, a rewind or a form) runs
+   a few times per message, twice in the session-expiry check alone, each time over the whole
+   conversation with several isinstance checks per event. When the conversation has no rewinds and no
+   forms, the answer is simply the events after the latest restart or session start; here that is found
+   in one pass with the event classes' kinds cached, and anything else gets Rasa's own method.
 
 Helpers for the other modules' private reaches (so that they are all here):
 - `set_slot_value_quietly`: the tracker store masks a slot's value in place without it counting as set.
@@ -47,6 +58,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 import sys
 import types
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Type
@@ -56,7 +68,15 @@ import rasa
 import rasa.shared.utils.common
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.events import (
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.exceptions import RasaException
 
@@ -82,6 +102,8 @@ RELIED_ON = (
     ("rasa.core.actions.action.RemoteAction", "_action_call_format", "patch 5"),
     ("rasa.core.agent.Agent", "load_model", "patch 3"),
     ("rasa.shared.core.domain.Domain", "is_empty", "patch 4"),
+    ("rasa.core.processor.MessageProcessor", "_run_action", "patch 6"),
+    ("rasa.shared.core.trackers.DialogueStateTracker", "applied_events", "patch 7"),
 )
 
 _INSTALLED_FLAG = "_cs_assistant_cached_validator"
@@ -294,6 +316,73 @@ def _freeze_after(load_model: Callable[..., Any]) -> Callable[..., Any]:
     return load_model_then_freeze
 
 
+def _without_needless_tracker_copy(run_action: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:
+    from rasa.core.actions.loops import LoopAction
+
+    @functools.wraps(run_action)
+    async def run_action_on_the_tracker(
+        self: Any, action: Any, tracker: DialogueStateTracker, output_channel: Any, nlg: Any, prediction: Any
+    ) -> bool:
+        if prediction.events or isinstance(action, LoopAction):
+            return await run_action(self, action, tracker, output_channel, nlg, prediction)
+        # Rasa's _run_action begins with `temporary_tracker = tracker.copy()`: that one call gets the tracker
+        # itself; any later copy is a real one again.
+        tracker.copy = functools.partial(_the_tracker_itself_once, tracker)  # type: ignore[method-assign]
+        try:
+            return await run_action(self, action, tracker, output_channel, nlg, prediction)
+        finally:
+            tracker.__dict__.pop("copy", None)
+
+    run_action_on_the_tracker.__cs_assistant_shares_tracker__ = True  # type: ignore[attr-defined]
+    return run_action_on_the_tracker
+
+
+def _the_tracker_itself_once(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    del tracker.copy  # type: ignore[method-assign]
+    return tracker
+
+
+# What an event class means to applied_events(); computed once per class with Rasa's isinstance checks.
+_ORDINARY, _RESET, _REWIND, _LOOP = range(4)
+_event_kinds: Dict[type, int] = {}
+
+
+def _event_kind(cls: type) -> int:
+    kind = _event_kinds.get(cls)
+    if kind is None:
+        if issubclass(cls, (Restarted, SessionStarted)):
+            kind = _RESET
+        elif issubclass(cls, (ActionReverted, UserUtteranceReverted)):
+            kind = _REWIND
+        elif issubclass(cls, ActiveLoop):
+            kind = _LOOP
+        else:
+            kind = _ORDINARY
+        _event_kinds[cls] = kind
+    return kind
+
+
+def _applied_events_without_rewinds(rasa_applied_events: Callable[[DialogueStateTracker], List[Event]]) -> Callable[
+    [DialogueStateTracker], List[Event]
+]:
+    @functools.wraps(rasa_applied_events)
+    def applied_events(self: DialogueStateTracker) -> List[Event]:
+        events = self.events
+        start = 0
+        for index, event in enumerate(events):
+            kind = _event_kinds.get(type(event))
+            if kind is None:
+                kind = _event_kind(type(event))
+            if kind == _RESET:
+                start = index + 1
+            elif kind == _REWIND or (kind == _LOOP and event.name):  # type: ignore[attr-defined]
+                return rasa_applied_events(self)
+        return list(itertools.islice(events, start, None))
+
+    applied_events.__cs_assistant_fast__ = True  # type: ignore[attr-defined]
+    return applied_events
+
+
 _empty_domain_dict: Optional[Dict[str, Any]] = None
 
 
@@ -306,9 +395,10 @@ def _domain_is_empty(self: Domain) -> bool:
 
 
 def install() -> None:
-    """Checks the Rasa version and the private names relied on, then installs the five patches (idempotent)."""
+    """Checks the Rasa version and the private names relied on, then installs the seven patches (idempotent)."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.agent import Agent
+    from rasa.core.processor import MessageProcessor
 
     check_rasa_version()
     _check_relied_on()
@@ -318,6 +408,12 @@ def install() -> None:
         Domain.is_empty = _domain_is_empty  # type: ignore[method-assign]
     if not getattr(Agent.load_model, "__cs_assistant_freezes__", False):
         Agent.load_model = _freeze_after(Agent.load_model)  # type: ignore[method-assign]
+    if not getattr(MessageProcessor._run_action, "__cs_assistant_shares_tracker__", False):
+        MessageProcessor._run_action = _without_needless_tracker_copy(MessageProcessor._run_action)  # type: ignore[method-assign]
+    if not getattr(DialogueStateTracker.applied_events, "__cs_assistant_fast__", False):
+        DialogueStateTracker.applied_events = _applied_events_without_rewinds(  # type: ignore[method-assign]
+            DialogueStateTracker.applied_events
+        )
     if RemoteAction._validate_action_result is not _validate_action_result:
         RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     if Event.resolve_by_type is not _resolve_by_type:

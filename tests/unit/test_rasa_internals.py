@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import gc
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from rasa.core.agent import Agent
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SlotSet, UserUttered
 from rasa.shared.core.slots import TextSlot
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 from rasa_server import rasa_internals
 
@@ -174,3 +177,93 @@ def test_a_model_with_a_tensorflow_component_fails_to_load_with_a_clear_message(
     assert result.returncode != 0
     assert "NeedsTensorFlow: rasa.nlu.classifiers.diet_classifier.DIETClassifier needs TensorFlow" in result.stderr
     assert "stock Rasa" in result.stderr
+
+
+def _conversation(*extra_events: Event) -> DialogueStateTracker:
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    tracker = DialogueStateTracker("a", domain.slots)
+    for text in ("你好", "还款失败"):
+        tracker.update(ActionExecuted("action_listen"))
+        tracker.update(UserUttered(text, {"name": "greet", "confidence": 0.9}))
+        tracker.update(SlotSet("product", "tianxing_loan"))
+        tracker.update(BotUttered("您好"))
+    for event in extra_events:
+        tracker.update(event)
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("人工客服", {"name": "ask_hotline", "confidence": 0.9}))
+    return tracker
+
+
+def test_the_events_still_in_effect_are_those_rasa_finds():
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        ActiveLoop,
+        Restarted,
+        SessionStarted,
+        UserUtteranceReverted,
+    )
+
+    rasa_internals.install()
+    rasa_applied_events = DialogueStateTracker.applied_events.__wrapped__
+    histories = {
+        "plain": (),
+        "new session": (SessionStarted(), ActionExecuted("action_listen")),
+        "restart": (Restarted(),),
+        "user message rewound": (UserUtteranceReverted(),),
+        "action undone": (ActionExecuted("action_answer"), ActionReverted()),
+        "form": (ActionExecuted("some_form"), ActiveLoop("some_form"), ActionExecuted("some_form"),
+                 ActionExecuted("action_listen"), UserUttered("x"), ActionExecuted("some_form"), ActiveLoop(None)),
+    }
+    for name, extra in histories.items():
+        tracker = _conversation(*extra)
+        assert tracker.applied_events() == rasa_applied_events(tracker), name
+        assert tracker.get_last_event_for(UserUttered).text == "人工客服", name
+    assert len(_conversation(SessionStarted()).applied_events()) == 2  # only the new session's
+    assert len(_conversation().applied_events()) == 10
+
+
+def _without_times(events):  # Rasa stamps a prediction's events with the time it applies them
+    return [{key: value for key, value in event.items() if key != "timestamp"} for event in events]
+
+
+def test_an_action_reads_the_same_conversation_and_its_events_are_logged_as_before():
+    from rasa.core.actions.action import Action
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import BotUttered, DefinePrevUserUtteredFeaturization, SlotSet
+
+    seen = []
+
+    class Answer(Action):
+        def name(self) -> str:
+            return "action_answer_problem"
+
+        async def run(self, output_channel, nlg, tracker, domain):
+            state = tracker.current_state(EventVerbosity.ALL)
+            seen.append({**state, "latest_event_time": None, "events": _without_times(state["events"])})
+            return [SlotSet("product", "alipay"), BotUttered("好的")]
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    conversation = _conversation()
+
+    def run(run_action, prediction_events):
+        tracker = DialogueStateTracker.from_events("a", copy.deepcopy(list(conversation.events)), domain.slots)
+        processor = MessageProcessor.__new__(MessageProcessor)  # _run_action reads only the domain
+        processor.domain = domain
+        prediction = PolicyPrediction.for_action_name(processor.domain, "action_answer_problem")
+        prediction.events = list(prediction_events)
+        channel = CollectingOutputChannel()
+        asyncio.run(run_action(processor, Answer(), tracker, channel, None, prediction))
+        events = _without_times([event.as_dict() for event in tracker.events])
+        return seen.pop(), events, tracker.get_slot("product"), channel.messages
+
+    rasa_internals.install()
+    for prediction_events in ([], [DefinePrevUserUtteredFeaturization(False)]):
+        theirs = run(MessageProcessor._run_action.__wrapped__, prediction_events)
+        ours = run(MessageProcessor._run_action, prediction_events)
+        assert ours == theirs
+        assert ours[2] == "alipay" and ours[3][0]["text"] == "好的"
