@@ -7,7 +7,7 @@ private name the project relies on is still there (RELIED_ON), and installs the 
 Rasa's behaviour and was found by profiling (`make bench`); each has a test in tests/unit/test_rasa_internals.py.
 
 Without TensorFlow: Rasa 3.6 imports TensorFlow on every model load, though no component of our pipeline uses
-it: about 340 MB of the server's memory and half of its start-up time. `serve_without_tensorflow()` replaces
+it: about 340 MB of the server's memory and seconds of its start-up. `serve_without_tensorflow()` replaces
 the Rasa modules that import it by stand-ins (TENSORFLOW_ONLY_MODULES) and blocks TensorFlow itself; a model
 that does name a TensorFlow component (DIET, TED, ...) then fails to load with NeedsTensorFlow, which says so.
 Training (`rasa train`, stock) still imports it.
@@ -196,7 +196,7 @@ class _TensorFlowOnlyModule(types.ModuleType):
 
 
 def serve_without_tensorflow() -> None:
-    """Makes this process run Rasa without importing TensorFlow (about 380 MB and seconds of start-up).
+    """Makes this process run Rasa without importing TensorFlow (about 340 MB of memory, seconds of start-up).
 
     Must run before Rasa's core is imported. The TensorFlow-only Rasa modules are replaced by stand-ins,
     so Rasa's imports of them still work; loading a model whose config names one of their components
