@@ -1,9 +1,16 @@
 """The one place that touches Rasa's private internals, for the one Rasa version they were written for.
 
-`install()` runs first in the Rasa server's start command (`python -m rasa_server run …`, rasa_server/__main__.py).
-It refuses to start on any Rasa but SUPPORTED_RASA with a clear message, checks that every private name the
-project relies on is still there (RELIED_ON), and installs the patches below. Each patch keeps Rasa's
-behaviour and was found by profiling (`make bench`); each has a test in tests/unit/test_rasa_internals.py.
+`serve_without_tensorflow()` and then `install()` run first in the Rasa server's start command
+(`python -m rasa_server run …`, rasa_server/__main__.py). The first keeps TensorFlow out of the server
+(below). The second refuses to start on any Rasa but SUPPORTED_RASA with a clear message, checks that every
+private name the project relies on is still there (RELIED_ON), and installs the patches below. Each patch keeps
+Rasa's behaviour and was found by profiling (`make bench`); each has a test in tests/unit/test_rasa_internals.py.
+
+Without TensorFlow: Rasa 3.6 imports TensorFlow on every model load, though no component of our pipeline uses
+it: about 340 MB of the server's memory and seconds of its start-up. `serve_without_tensorflow()` replaces
+the Rasa modules that import it by stand-ins (TENSORFLOW_ONLY_MODULES) and blocks TensorFlow itself; a model
+that does name a TensorFlow component (DIET, TED, ...) then fails to load with NeedsTensorFlow, which says so.
+Training (`rasa train`, stock) still imports it.
 
 Patches:
 1. Rasa checks every action server response with `jsonschema.validate(result, schema)`. That
@@ -29,6 +36,17 @@ Patches:
    turn's cost grew with the conversation. Our actions read slots and the latest message, which
    the tracker state carries anyway; here a call carries only the events since the latest user
    message (what an SDK form's validation reads), and everything else exactly as before.
+6. Before running each action, Rasa copies the conversation's tracker by replaying every event into a new
+   one (`tracker.copy()` in MessageProcessor._run_action), so that events the policy predicted can be
+   applied for the action alone and dropped if it rejects them: a few milliseconds per action at turn 200.
+   When the policy predicted no events and the action is not a form or other loop (the only actions that
+   change the tracker they are given), here the action gets the tracker itself instead of that copy; it
+   reads the same state either way.
+7. `tracker.applied_events()` (the events not undone by a restart, a new session, a rewind or a form) runs
+   a few times per message, twice in the session-expiry check alone, each time over the whole
+   conversation with several isinstance checks per event. When the conversation has no rewinds and no
+   forms, the answer is simply the events after the latest restart or session start; here that is found
+   in one pass with the event classes' kinds cached, and anything else gets Rasa's own method.
 
 Helpers for the other modules' private reaches (so that they are all here):
 - `set_slot_value_quietly`: the tracker store masks a slot's value in place without it counting as set.
@@ -40,32 +58,52 @@ from __future__ import annotations
 
 import functools
 import gc
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Type
+import itertools
+import sys
+import types
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Type
 
+# Only Rasa modules that do not import TensorFlow here: serve_without_tensorflow() must run before any that do.
 import rasa
 import rasa.shared.utils.common
-from rasa.core.actions.action import RemoteAction
-from rasa.core.agent import Agent
-from rasa.core.policies.rule_policy import RulePolicy
-from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.events import (
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+from rasa.shared.exceptions import RasaException
+
+if TYPE_CHECKING:
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.agent import Agent
 
 # The Rasa these patches and overrides were written and tested against. Another version may have moved
 # or changed any of them: port and re-test them before changing this.
 SUPPORTED_RASA = "3.6.21"
 
 # Private names that other modules override or call, and why; install() checks they still exist.
+# The owners are named, not imported: importing rasa.core here would import TensorFlow before
+# serve_without_tensorflow() could prevent it.
 RELIED_ON = (
-    (SQLTrackerStore, "_retrieve", "rasa_server/tracker_store.py reads a turn in one query and keeps recent trackers"),
-    (SQLTrackerStore, "stream_events", "rasa_server/tracker_store.py streams events as Rasa's save does"),
-    (RulePolicy, "_prediction_states", "pipeline/policies.py lets the rules read only the recent turns"),
-    (RemoteAction, "_validate_action_result", "patch 1"),
-    (RemoteAction, "_action_call_format", "patch 5"),
-    (Agent, "load_model", "patch 3"),
-    (Domain, "is_empty", "patch 4"),
+    ("rasa.core.tracker_store.SQLTrackerStore", "_retrieve",
+     "rasa_server/tracker_store.py reads a turn in one query and keeps recent trackers"),
+    ("rasa.core.tracker_store.SQLTrackerStore", "stream_events",
+     "rasa_server/tracker_store.py streams events as Rasa's save does"),
+    ("rasa.core.policies.rule_policy.RulePolicy", "_prediction_states",
+     "pipeline/policies.py lets the rules read only the recent turns"),
+    ("rasa.core.actions.action.RemoteAction", "_validate_action_result", "patch 1"),
+    ("rasa.core.actions.action.RemoteAction", "_action_call_format", "patch 5"),
+    ("rasa.core.agent.Agent", "load_model", "patch 3"),
+    ("rasa.shared.core.domain.Domain", "is_empty", "patch 4"),
+    ("rasa.core.processor.MessageProcessor", "_run_action", "patch 6"),
+    ("rasa.shared.core.trackers.DialogueStateTracker", "applied_events", "patch 7"),
 )
 
 _INSTALLED_FLAG = "_cs_assistant_cached_validator"
@@ -85,9 +123,91 @@ def check_rasa_version(version: str = rasa.__version__) -> None:
 
 
 def _check_relied_on() -> None:
-    missing = [f"{owner.__name__}.{name} ({why})" for owner, name, why in RELIED_ON if not hasattr(owner, name)]
+    missing = [
+        f"{owner.rsplit('.', 1)[1]}.{name} ({why})"
+        for owner, name, why in RELIED_ON
+        if not hasattr(rasa.shared.utils.common.class_from_module_path(owner), name)
+    ]
     if missing:
         raise UnsupportedRasaVersion("Rasa no longer has: " + "; ".join(missing))
+
+
+# TensorFlow and the packages built on it. Blocked as Python blocks any import: a None in sys.modules makes
+# `import tensorflow` raise ImportError and importlib.util.find_spec() report it as not installed.
+TENSORFLOW_PACKAGES = ("tensorflow", "tensorflow_hub", "tensorflow_text", "tensorflow_addons", "keras", "tf_keras")
+
+# The Rasa 3.6.21 modules that import TensorFlow when they are imported: its TensorFlow components (DIET,
+# ResponseSelector, TED, UnexpecTED, ConveRT, language models) and their helpers. Rasa imports them whatever
+# the model: its list of default components names every one, and the entity extractors' training helpers
+# (rasa/utils/train_utils.py) import the callback and data generator modules.
+TENSORFLOW_ONLY_MODULES = (
+    "rasa.core.policies.ted_policy",
+    "rasa.core.policies.unexpected_intent_policy",
+    "rasa.nlu.classifiers.diet_classifier",
+    "rasa.nlu.featurizers.dense_featurizer.convert_featurizer",
+    "rasa.nlu.featurizers.dense_featurizer.lm_featurizer",
+    "rasa.nlu.selectors.response_selector",
+    "rasa.utils.tensorflow.callback",
+    "rasa.utils.tensorflow.crf",
+    "rasa.utils.tensorflow.data_generator",
+    "rasa.utils.tensorflow.layers",
+    "rasa.utils.tensorflow.layers_utils",
+    "rasa.utils.tensorflow.metrics",
+    "rasa.utils.tensorflow.models",
+    "rasa.utils.tensorflow.rasa_layers",
+    "rasa.utils.tensorflow.transformer",
+    "rasa.utils.tensorflow.types",
+)
+
+
+class NeedsTensorFlow(RasaException):
+    pass
+
+
+def _needs_tensorflow(qualified_name: str) -> NeedsTensorFlow:
+    return NeedsTensorFlow(
+        f"{qualified_name} needs TensorFlow, which this Rasa server does not load (rasa_server/rasa_internals.py, "
+        f"serve_without_tensorflow). Serve a model with TensorFlow components with stock Rasa "
+        f"(RASA_COMMAND=.venv/bin/rasa scripts/processes.sh rasa ...)."
+    )
+
+
+class _TensorFlowStandIn(type):
+    """The class of a stand-in for a TensorFlow-only Rasa class: naming it works, using it raises NeedsTensorFlow."""
+
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("__"):  # Python's own probes (typing, inspect, copy) expect AttributeError
+            raise AttributeError(name)
+        raise _needs_tensorflow(f"{cls.__module__}.{cls.__qualname__}")
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise _needs_tensorflow(f"{cls.__module__}.{cls.__qualname__}")
+
+
+class _TensorFlowOnlyModule(types.ModuleType):
+    """Stands in for a Rasa module that imports TensorFlow: each name imported from it is a stand-in class."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        stand_in = _TensorFlowStandIn(name, (), {"__module__": self.__name__, "__qualname__": name})
+        setattr(self, name, stand_in)
+        return stand_in
+
+
+def serve_without_tensorflow() -> None:
+    """Makes this process run Rasa without importing TensorFlow (about 340 MB of memory, seconds of start-up).
+
+    Must run before Rasa's core is imported. The TensorFlow-only Rasa modules are replaced by stand-ins,
+    so Rasa's imports of them still work; loading a model whose config names one of their components
+    fails with NeedsTensorFlow."""
+    loaded = sorted(name for name in (*TENSORFLOW_PACKAGES, *TENSORFLOW_ONLY_MODULES) if sys.modules.get(name))
+    if loaded:
+        raise RuntimeError(f"serve_without_tensorflow() ran after {', '.join(loaded)} had been imported")
+    for name in TENSORFLOW_PACKAGES:
+        sys.modules[name] = None  # type: ignore[assignment]
+    for name in TENSORFLOW_ONLY_MODULES:
+        sys.modules[name] = _TensorFlowOnlyModule(name)
 
 
 def set_slot_value_quietly(slot: Any, value: Any) -> None:
@@ -110,6 +230,7 @@ def wrap_socketio_handler(
 
 def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
     from jsonschema import exceptions
+    from rasa.core.actions.action import RemoteAction
 
     validator = getattr(RemoteAction, _INSTALLED_FLAG, None)
     if validator is None:
@@ -195,6 +316,73 @@ def _freeze_after(load_model: Callable[..., Any]) -> Callable[..., Any]:
     return load_model_then_freeze
 
 
+def _without_needless_tracker_copy(run_action: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:
+    from rasa.core.actions.loops import LoopAction
+
+    @functools.wraps(run_action)
+    async def run_action_on_the_tracker(
+        self: Any, action: Any, tracker: DialogueStateTracker, output_channel: Any, nlg: Any, prediction: Any
+    ) -> bool:
+        if prediction.events or isinstance(action, LoopAction):
+            return await run_action(self, action, tracker, output_channel, nlg, prediction)
+        # Rasa's _run_action begins with `temporary_tracker = tracker.copy()`: that one call gets the tracker
+        # itself; any later copy is a real one again.
+        tracker.copy = functools.partial(_the_tracker_itself_once, tracker)  # type: ignore[method-assign]
+        try:
+            return await run_action(self, action, tracker, output_channel, nlg, prediction)
+        finally:
+            tracker.__dict__.pop("copy", None)
+
+    run_action_on_the_tracker.__cs_assistant_shares_tracker__ = True  # type: ignore[attr-defined]
+    return run_action_on_the_tracker
+
+
+def _the_tracker_itself_once(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    del tracker.copy  # type: ignore[method-assign]
+    return tracker
+
+
+# What an event class means to applied_events(); computed once per class with Rasa's isinstance checks.
+_ORDINARY, _RESET, _REWIND, _LOOP = range(4)
+_event_kinds: Dict[type, int] = {}
+
+
+def _event_kind(cls: type) -> int:
+    kind = _event_kinds.get(cls)
+    if kind is None:
+        if issubclass(cls, (Restarted, SessionStarted)):
+            kind = _RESET
+        elif issubclass(cls, (ActionReverted, UserUtteranceReverted)):
+            kind = _REWIND
+        elif issubclass(cls, ActiveLoop):
+            kind = _LOOP
+        else:
+            kind = _ORDINARY
+        _event_kinds[cls] = kind
+    return kind
+
+
+def _applied_events_without_rewinds(rasa_applied_events: Callable[[DialogueStateTracker], List[Event]]) -> Callable[
+    [DialogueStateTracker], List[Event]
+]:
+    @functools.wraps(rasa_applied_events)
+    def applied_events(self: DialogueStateTracker) -> List[Event]:
+        events = self.events
+        start = 0
+        for index, event in enumerate(events):
+            kind = _event_kinds.get(type(event))
+            if kind is None:
+                kind = _event_kind(type(event))
+            if kind == _RESET:
+                start = index + 1
+            elif kind == _REWIND or (kind == _LOOP and event.name):  # type: ignore[attr-defined]
+                return rasa_applied_events(self)
+        return list(itertools.islice(events, start, None))
+
+    applied_events.__cs_assistant_fast__ = True  # type: ignore[attr-defined]
+    return applied_events
+
+
 _empty_domain_dict: Optional[Dict[str, Any]] = None
 
 
@@ -207,7 +395,11 @@ def _domain_is_empty(self: Domain) -> bool:
 
 
 def install() -> None:
-    """Checks the Rasa version and the private names relied on, then installs the five patches (idempotent)."""
+    """Checks the Rasa version and the private names relied on, then installs the seven patches (idempotent)."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.agent import Agent
+    from rasa.core.processor import MessageProcessor
+
     check_rasa_version()
     _check_relied_on()
     if RemoteAction._action_call_format is not _action_call_format:
@@ -216,6 +408,12 @@ def install() -> None:
         Domain.is_empty = _domain_is_empty  # type: ignore[method-assign]
     if not getattr(Agent.load_model, "__cs_assistant_freezes__", False):
         Agent.load_model = _freeze_after(Agent.load_model)  # type: ignore[method-assign]
+    if not getattr(MessageProcessor._run_action, "__cs_assistant_shares_tracker__", False):
+        MessageProcessor._run_action = _without_needless_tracker_copy(MessageProcessor._run_action)  # type: ignore[method-assign]
+    if not getattr(DialogueStateTracker.applied_events, "__cs_assistant_fast__", False):
+        DialogueStateTracker.applied_events = _applied_events_without_rewinds(  # type: ignore[method-assign]
+            DialogueStateTracker.applied_events
+        )
     if RemoteAction._validate_action_result is not _validate_action_result:
         RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     if Event.resolve_by_type is not _resolve_by_type:

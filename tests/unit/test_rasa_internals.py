@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import gc
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ from rasa.core.agent import Agent
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SlotSet, UserUttered
 from rasa.shared.core.slots import TextSlot
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 from rasa_server import rasa_internals
 
@@ -28,11 +33,11 @@ def test_the_server_refuses_another_rasa_version_with_a_clear_message():
 def test_the_installed_rasa_is_the_supported_one_and_has_every_private_name_relied_on():
     rasa_internals.install()  # raises otherwise
     for owner, name, _why in rasa_internals.RELIED_ON:
-        assert hasattr(owner, name)
+        assert hasattr(rasa.shared.utils.common.class_from_module_path(owner), name)
 
 
 def test_install_refuses_a_rasa_that_lost_a_private_name(monkeypatch):
-    monkeypatch.setattr(rasa_internals, "RELIED_ON", ((Domain, "no_such_method", "a test"),))
+    monkeypatch.setattr(rasa_internals, "RELIED_ON", (("rasa.shared.core.domain.Domain", "no_such_method", "a test"),))
     with pytest.raises(rasa_internals.UnsupportedRasaVersion, match="Domain.no_such_method"):
         rasa_internals.install()
 
@@ -148,3 +153,117 @@ def test_the_action_server_gets_the_same_call_with_only_the_current_turns_events
     assert len(everything.pop("events")) == 8
     assert actual == {"next_action": "action_handoff", "sender_id": "a", "tracker": everything,
                       "version": rasa.__version__}
+
+
+# A model naming DIET, loaded as the Rasa server loads one: Rasa's graph runner builds every node of the model.
+_LOAD_A_DIET_MODEL = """
+import tempfile
+from pathlib import Path
+from rasa_server import rasa_internals
+rasa_internals.serve_without_tensorflow()
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+schema = GraphSchema.from_dict({"nodes": {"run_DIETClassifier0": {
+    "needs": {}, "uses": "rasa.nlu.classifiers.diet_classifier.DIETClassifier", "constructor_name": "load",
+    "fn": "process", "config": {}, "eager": True, "is_target": True, "is_input": False, "resource": None}}})
+DaskGraphRunner(schema, LocalModelStorage(Path(tempfile.mkdtemp())), ExecutionContext(schema))
+"""
+
+
+def test_a_model_with_a_tensorflow_component_fails_to_load_with_a_clear_message():
+    # A fresh interpreter: this one has imported TensorFlow already (through rasa.core.agent).
+    result = subprocess.run([sys.executable, "-c", _LOAD_A_DIET_MODEL], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "NeedsTensorFlow: rasa.nlu.classifiers.diet_classifier.DIETClassifier needs TensorFlow" in result.stderr
+    assert "stock Rasa" in result.stderr
+
+
+def _conversation(*extra_events: Event) -> DialogueStateTracker:
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    tracker = DialogueStateTracker("a", domain.slots)
+    for text in ("你好", "还款失败"):
+        tracker.update(ActionExecuted("action_listen"))
+        tracker.update(UserUttered(text, {"name": "greet", "confidence": 0.9}))
+        tracker.update(SlotSet("product", "tianxing_loan"))
+        tracker.update(BotUttered("您好"))
+    for event in extra_events:
+        tracker.update(event)
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("人工客服", {"name": "ask_hotline", "confidence": 0.9}))
+    return tracker
+
+
+def test_the_events_still_in_effect_are_those_rasa_finds():
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        ActiveLoop,
+        Restarted,
+        SessionStarted,
+        UserUtteranceReverted,
+    )
+
+    rasa_internals.install()
+    rasa_applied_events = DialogueStateTracker.applied_events.__wrapped__
+    histories = {
+        "plain": (),
+        "new session": (SessionStarted(), ActionExecuted("action_listen")),
+        "restart": (Restarted(),),
+        "user message rewound": (UserUtteranceReverted(),),
+        "action undone": (ActionExecuted("action_answer"), ActionReverted()),
+        "form": (ActionExecuted("some_form"), ActiveLoop("some_form"), ActionExecuted("some_form"),
+                 ActionExecuted("action_listen"), UserUttered("x"), ActionExecuted("some_form"), ActiveLoop(None)),
+    }
+    for name, extra in histories.items():
+        tracker = _conversation(*extra)
+        assert tracker.applied_events() == rasa_applied_events(tracker), name
+        assert tracker.get_last_event_for(UserUttered).text == "人工客服", name
+    assert len(_conversation(SessionStarted()).applied_events()) == 2  # only the new session's
+    assert len(_conversation().applied_events()) == 10
+
+
+def _without_times(events):  # Rasa stamps a prediction's events with the time it applies them
+    return [{key: value for key, value in event.items() if key != "timestamp"} for event in events]
+
+
+def test_an_action_reads_the_same_conversation_and_its_events_are_logged_as_before():
+    from rasa.core.actions.action import Action
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import BotUttered, DefinePrevUserUtteredFeaturization, SlotSet
+
+    seen = []
+
+    class Answer(Action):
+        def name(self) -> str:
+            return "action_answer_problem"
+
+        async def run(self, output_channel, nlg, tracker, domain):
+            state = tracker.current_state(EventVerbosity.ALL)
+            seen.append({**state, "latest_event_time": None, "events": _without_times(state["events"])})
+            return [SlotSet("product", "alipay"), BotUttered("好的")]
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    conversation = _conversation()
+
+    def run(run_action, prediction_events):
+        tracker = DialogueStateTracker.from_events("a", copy.deepcopy(list(conversation.events)), domain.slots)
+        processor = MessageProcessor.__new__(MessageProcessor)  # _run_action reads only the domain
+        processor.domain = domain
+        prediction = PolicyPrediction.for_action_name(processor.domain, "action_answer_problem")
+        prediction.events = list(prediction_events)
+        channel = CollectingOutputChannel()
+        asyncio.run(run_action(processor, Answer(), tracker, channel, None, prediction))
+        events = _without_times([event.as_dict() for event in tracker.events])
+        return seen.pop(), events, tracker.get_slot("product"), channel.messages
+
+    rasa_internals.install()
+    for prediction_events in ([], [DefinePrevUserUtteredFeaturization(False)]):
+        theirs = run(MessageProcessor._run_action.__wrapped__, prediction_events)
+        ours = run(MessageProcessor._run_action, prediction_events)
+        assert ours == theirs
+        assert ours[2] == "alipay" and ours[3][0]["text"] == "好的"
