@@ -14,6 +14,7 @@ scikit-learn's multinomial LogisticRegression.predict_proba computes.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -133,12 +134,16 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
         intents = [e.get(INTENT) for e in examples]
         classes = np.array(sorted(set(intents)))
         counts = _counts(examples)
-        vectors = embed_with_cache([e.get(TEXT) for e in examples], Path(self._config["embedding_cache"]))
+        # The counts model needs no embedding: it is fitted on a second core while the examples are embedded
+        # and the full model is fitted (the same two fits as one after the other; the solvers release the GIL).
+        with ThreadPoolExecutor(max_workers=1) as background:
+            counts_fit = background.submit(LinearModel.fit, counts, intents, classes, self._config)
+            vectors = embed_with_cache([e.get(TEXT) for e in examples], Path(self._config["embedding_cache"]))
+            self._full_model = LinearModel.fit(
+                scipy.sparse.hstack([counts, vectors * self._config["scale"]]).tocsr(), intents, classes, self._config
+            )
+            self._counts_model = counts_fit.result()
         self._classes = classes
-        self._counts_model = LinearModel.fit(counts, intents, classes, self._config)
-        self._full_model = LinearModel.fit(
-            scipy.sparse.hstack([counts, vectors * self._config["scale"]]).tocsr(), intents, classes, self._config
-        )
         self.persist()
         return self._resource
 
