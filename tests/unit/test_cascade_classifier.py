@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -11,7 +12,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from pipeline.cascade import CascadeIntentClassifier, Neighbours
+from pipeline.cascade import CascadeIntentClassifier, LinearModel, Neighbours
 from pipeline.sentence_embeddings import embed, embed_with_cache
 
 EXAMPLES = {
@@ -88,6 +89,21 @@ def test_the_vote_weights_the_nearest_example_most():
     # The two nearest are examples 1 (similarity 0.936) and 0 (0.96): only they vote, the nearer most.
     assert votes[0, 2] == 0 and votes[0, 0] > votes[0, 1] > 0
     assert votes.sum() == pytest.approx(1.0)
+
+
+def test_the_regression_is_the_one_scikit_learn_fits_on_the_blocks_stacked():
+    """The classifier fits sparse counts and dense vectors side by side; the result must be scikit-learn's
+    LogisticRegression(class_weight="balanced") on the stacked matrix, which the thresholds were tuned on."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(7)
+    intents = list(rng.choice(["a", "b", "c", "d"], size=120, p=[0.4, 0.3, 0.2, 0.1]))
+    counts = scipy.sparse.random(120, 50, density=0.1, format="csr", random_state=7)
+    vectors = rng.normal(size=(120, 8)) + np.searchsorted(["a", "b", "c", "d"], intents)[:, None]
+    ours = LinearModel.fit([counts, vectors], intents, np.array(["a", "b", "c", "d"]), max_iter=1000, tol=1e-8)
+    stacked = scipy.sparse.hstack([counts, vectors]).tocsr()
+    reference = LogisticRegression(class_weight="balanced", max_iter=1000, tol=1e-8).fit(stacked, intents)
+    np.testing.assert_allclose(ours.probabilities(counts, vectors), reference.predict_proba(stacked), atol=1e-5)
 
 
 def test_the_ranking_has_every_intent_once_with_probabilities(trained):
