@@ -5,6 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3.10
 VENV_BIN := .venv/bin
 RASA := $(VENV_BIN)/rasa
+# Rasa's command line without TensorFlow (rasa_server/__main__.py): our pipeline trains and serves without it.
+RASA_WITHOUT_TENSORFLOW := $(VENV_BIN)/python -m rasa_server
 
 # Settings, overridable from the environment (all local, no accounts needed).
 export RASA_TELEMETRY_ENABLED ?= false
@@ -133,7 +135,7 @@ build/jieba/userdict.txt: knowledge/services.yml knowledge/jieba_words.txt scrip
 	$(VENV_BIN)/python scripts/build_jieba_dict.py $@
 
 $(MODEL): $(TRAINING_INPUTS) | .venv/installed
-	$(RASA) train --config config.yml --domain domain.yml --data data --out models \
+	$(RASA_WITHOUT_TENSORFLOW) train --config config.yml --domain domain.yml --data data --out models \
 		--fixed-model-name $(basename $(basename $(notdir $(MODEL))))
 	touch $@
 

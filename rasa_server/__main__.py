@@ -1,7 +1,10 @@
-"""The Rasa server's start command: `python -m rasa_server run --model … --endpoints …` (scripts/processes.sh).
+"""Rasa's own command line without TensorFlow, for the Rasa server and for training our model:
+`python -m rasa_server run --model … --endpoints …` (scripts/processes.sh) and `python -m rasa_server train …`
+(make train, the console's retrain in ops/retrain.py).
 
-It is Rasa's own command line, after rasa_internals has kept TensorFlow out of the process, checked the Rasa
-version and installed the patches, so that they are in place before the server loads anything.
+rasa_internals keeps TensorFlow out of the process, checks the Rasa version and installs the patches first,
+so that they are in place before Rasa loads anything. No component of our pipeline uses TensorFlow; a config
+that names one (DIET, TED, ...) needs stock `rasa`.
 """
 
 import sys

@@ -10,7 +10,7 @@ Without TensorFlow: Rasa 3.6 imports TensorFlow on every model load, though no c
 it: about 340 MB of the server's memory and seconds of its start-up. `serve_without_tensorflow()` replaces
 the Rasa modules that import it by stand-ins (TENSORFLOW_ONLY_MODULES) and blocks TensorFlow itself; a model
 that does name a TensorFlow component (DIET, TED, ...) then fails to load with NeedsTensorFlow, which says so.
-Training (`rasa train`, stock) still imports it.
+Training our model goes through the same command (`python -m rasa_server train`), without it too.
 
 Patches:
 1. Rasa checks every action server response with `jsonschema.validate(result, schema)`. That
