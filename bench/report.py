@@ -362,9 +362,10 @@ def render(data: Dict[str, Any]) -> str:
     lines += ["", "Resident memory is VmRSS / VmHWM from /proc, summed over the server process and its "
               "children (Sanic workers are forked from one parent, so their shared pages count once per "
               "process); PSS (from smaps_rollup) splits shared pages between the processes that share them, "
-              "so it is what the group really occupies. Training is `rasa train` with an empty Rasa cache; "
-              "the peer's model is kept and reused while its inputs are unchanged, so its figure is from "
-              "the run that trained it.", "",
+              "so it is what the group really occupies. Training is `make train`'s command (`python -m rasa_server "
+              "train`, without TensorFlow) with an empty Rasa cache and an empty embedding cache, the peer's "
+              "stock `rasa train`; the peer's model is kept and reused while its inputs are unchanged, so its "
+              "figure is from the run that trained it.", "",
               "## How cost grows", "", "### Within one long conversation",
               "", f"Latency of single turns of {data.get('settings', {}).get('long_turns')}-turn conversations "
               f"(one at a time, median over {data.get('settings', {}).get('long_repeats')} conversations). "
