@@ -143,8 +143,8 @@ def rasa_env() -> Dict[str, str]:
 
 
 # Ours trains as `make train` does, with Rasa's command line without TensorFlow; the peer needs stock rasa.
-OUR_RASA = [str(VENV_BIN / "python"), "-m", "rasa_server"]
-STOCK_RASA = [str(VENV_BIN / "rasa")]
+OUR_TRAINING_COMMAND = [str(VENV_BIN / "python"), "-m", "rasa_server"]
+STOCK_TRAINING_COMMAND = [str(VENV_BIN / "rasa")]
 
 
 def train(
@@ -222,10 +222,12 @@ def train_models(out: Path, retrain_peer: bool, skip_peer: bool = False) -> Dict
     models.mkdir(parents=True, exist_ok=True)
     config = config_with_fresh_embedding_cache(models)
     log("training our model (config.yml, nothing cached)")
-    ours_seconds, ours_cpu = train(config, models, "ours", OUR_RASA)
+    ours_seconds, ours_cpu = train(config, models, "ours", OUR_TRAINING_COMMAND)
     log(f"  trained in {ours_seconds:.1f} s ({ours_cpu:.0f} CPU s)")
     log(f"the console's retrain after labelling {RETRAIN_NEW_MESSAGES} messages")
-    retrain_seconds, retrain_cpu = train(config, models, "ours-retrained", OUR_RASA, data=data_with_new_labels(models))
+    retrain_seconds, retrain_cpu = train(
+        config, models, "ours-retrained", OUR_TRAINING_COMMAND, data=data_with_new_labels(models)
+    )
     log(f"  trained in {retrain_seconds:.1f} s ({retrain_cpu:.0f} CPU s)")
 
     result: Dict[str, Any] = {
@@ -240,7 +242,7 @@ def train_models(out: Path, retrain_peer: bool, skip_peer: bool = False) -> Dict
     peer_model = models / "peer.tar.gz"
     if retrain_peer or record.get("digest") != digest or not peer_model.exists():
         log(f"training the peer ({PEER_CONFIG.relative_to(ROOT)}): DIET + TED, this takes minutes")
-        seconds, cpu = train(PEER_CONFIG, models, "peer", STOCK_RASA)
+        seconds, cpu = train(PEER_CONFIG, models, "peer", STOCK_TRAINING_COMMAND)
         record = {"digest": digest, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
                   "date": time.strftime("%Y-%m-%d %H:%M"), "reused": False}
         record_file.write_text(json.dumps(record))
