@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional
 from bench import loadgen
 from bench.run import CpuMeter, _cpu_ticks_of, log, machine_info
 from devtools.cluster import Cluster, request_json
-from devtools.servers import ROOT, Assistant, pid_listening_on, process_tree, process_tree_memory
+from devtools.servers import NO_RATE_LIMITS, ROOT, Assistant, pid_listening_on, process_tree, process_tree_memory
 
 
 def cluster_pids(cluster: Cluster) -> List[int]:
@@ -89,7 +89,10 @@ def run_levels(url: str, pids: List[int], levels: List[int], duration: float, la
 def baseline(level: int, duration: float, workdir: Path) -> Dict[str, Any]:
     """One action server + one Rasa server on SQLite (make run's way), measured like the cluster."""
     log("baseline: one process on SQLite, as make run")
-    assistant = Assistant(workdir=workdir / "baseline", model=ROOT / "models" / "cs-assistant.tar.gz")
+    # Without the rate limits, as the cluster runs under load (devtools/cluster.py): one address sends faster
+    # than a person types, and the limits would answer most of the load with 429.
+    assistant = Assistant(workdir=workdir / "baseline", model=ROOT / "models" / "cs-assistant.tar.gz",
+                          extra_env=dict(NO_RATE_LIMITS))
     try:
         assistant.start()
         rows = run_levels(assistant.url, [assistant.rasa_server.pid, assistant.action_server.pid], [level],
