@@ -1,6 +1,7 @@
 """重新训练并上线: validate the data, train a model in the background, hot-swap it into every Rasa server.
 
-Each step runs only if the one before it worked:
+Each step runs only if the one before it worked (both Rasa steps through `python -m rasa_server`, Rasa's command
+line without TensorFlow):
 1. `rasa data validate --fail-on-warnings` (a bad label or a clash between intents stops here);
 2. `rasa train` into <model dir>/reviewed/ (niced, so that serving customers keeps the CPU it needs);
 3. for each server in RASA_URLS: Rasa's HTTP API `PUT /model` with the new file, then `GET /status`
