@@ -64,9 +64,8 @@ class LinearModel:
         n_examples, n_classes = feature_blocks[0].shape[0], len(classes)
         targets = np.searchsorted(classes, intents)
         example_weights = (n_examples / (n_classes * np.bincount(targets, minlength=n_classes)))[targets]
-        widths = [block.shape[1] for block in feature_blocks]
         transposed = [block.T.tocsr() if scipy.sparse.issparse(block) else block.T for block in feature_blocks]
-        n_weights = n_classes * sum(widths)
+        n_weights = n_classes * sum(block.shape[1] for block in feature_blocks)
         rows = np.arange(n_examples)
 
         def loss_and_gradient(parameters: np.ndarray) -> Tuple[float, np.ndarray]:
@@ -76,9 +75,10 @@ class LinearModel:
             residuals = np.exp(log_probabilities)  # ∂loss/∂scores, before the example weights
             residuals[rows, targets] -= 1
             residuals *= example_weights[:, None]
-            gradient = weights.copy()
-            for block, start, end in zip(transposed, np.cumsum([0, *widths[:-1]]), np.cumsum(widths), strict=True):
-                gradient[:, start:end] += np.asarray(block @ residuals).T
+            gradient, start = weights.copy(), 0
+            for block in transposed:  # block i holds columns start … start + its width, as in scores()
+                gradient[:, start : start + block.shape[0]] += np.asarray(block @ residuals).T
+                start += block.shape[0]
             return loss, np.concatenate([gradient.ravel(), residuals.sum(axis=0)])
 
         result = scipy.optimize.minimize(
@@ -193,7 +193,8 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
         classes = np.array(sorted(set(intents)))
         counts = _counts(examples)
         # The counts model needs no embedding: it is fitted on a second core while the examples are embedded
-        # and the full model is fitted (the same two fits as one after the other; the solvers release the GIL).
+        # and the full model is fitted (the same two fits as one after the other; their matrix products release
+        # the GIL).
         max_iter, tol = self._config["max_iter"], self._config["tol"]
         with ThreadPoolExecutor(max_workers=1) as background:
             counts_fit = background.submit(LinearModel.fit, [counts], intents, classes, max_iter, tol)
