@@ -47,6 +47,12 @@ Patches:
    conversation with several isinstance checks per event. When the conversation has no rewinds and no
    forms, the answer is simply the events after the latest restart or session start; here that is found
    in one pass with the event classes' kinds cached, and anything else gets Rasa's own method.
+8. Rasa understands each message (`MessageProcessor._parse_message_with_graph`: jieba, spaCy, the counts and,
+   when they are unsure, the e5 embedding) on the event loop, so the whole server waits for it: the embedding
+   alone is about half of a message's CPU time under load. Here it runs on one thread of its own, one message
+   at a time as before, while the loop goes on with the other conversations' tracker reads, policies, action
+   calls and replies. The embedding releases the GIL, so the two use both cores; everything Rasa does with
+   the result (its log line, the retrieval-intent and unseen-feature checks) is unchanged.
 
 Helpers for the other modules' private reaches (so that they are all here):
 - `set_slot_value_quietly`: the tracker store masks a slot's value in place without it counting as set.
@@ -56,11 +62,13 @@ Helpers for the other modules' private reaches (so that they are all here):
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 import itertools
 import sys
 import types
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Type
 
 # Only Rasa modules that do not import TensorFlow here: serve_without_tensorflow() must run before any that do.
@@ -104,6 +112,8 @@ RELIED_ON = (
     ("rasa.shared.core.domain.Domain", "is_empty", "patch 4"),
     ("rasa.core.processor.MessageProcessor", "_run_action", "patch 6"),
     ("rasa.shared.core.trackers.DialogueStateTracker", "applied_events", "patch 7"),
+    ("rasa.core.processor.MessageProcessor", "_parse_message_with_graph", "patch 8"),
+    ("rasa.core.processor.MessageProcessor", "parse_message", "patch 8"),
 )
 
 _INSTALLED_FLAG = "_cs_assistant_cached_validator"
@@ -394,8 +404,42 @@ def _domain_is_empty(self: Domain) -> bool:
     return self.as_dict() == _empty_domain_dict
 
 
+# Patch 8's thread, made on first use: a Sanic worker is a forked process, and a thread made before the fork
+# would not exist in it.
+_nlu_thread: Optional[ThreadPoolExecutor] = None
+
+
+def _parse_off_the_event_loop(parse_message: Callable[..., Awaitable[Dict[str, Any]]]) -> Callable[
+    ..., Awaitable[Dict[str, Any]]
+]:
+    @functools.wraps(parse_message)
+    async def parse_message_on_the_nlu_thread(
+        self: Any, message: Any, tracker: Optional[DialogueStateTracker] = None, only_output_properties: bool = True
+    ) -> Dict[str, Any]:
+        global _nlu_thread
+        if self.http_interpreter:  # an NLU server elsewhere: Rasa already awaits it
+            return await parse_message(self, message, tracker, only_output_properties)
+        if _nlu_thread is None:
+            _nlu_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
+        if tracker is None:
+            tracker = DialogueStateTracker.from_events(message.sender_id, [])
+        parse_data = await asyncio.get_running_loop().run_in_executor(
+            _nlu_thread, self._parse_message_with_graph, message, tracker, only_output_properties
+        )
+        # Rasa's parse_message calls _parse_message_with_graph before its first await, so this one call gets
+        # the result made on the thread, and no other coroutine can run in between.
+        self._parse_message_with_graph = lambda *args: parse_data
+        try:
+            return await parse_message(self, message, tracker, only_output_properties)
+        finally:
+            self.__dict__.pop("_parse_message_with_graph", None)
+
+    parse_message_on_the_nlu_thread.__cs_assistant_off_the_loop__ = True  # type: ignore[attr-defined]
+    return parse_message_on_the_nlu_thread
+
+
 def install() -> None:
-    """Checks the Rasa version and the private names relied on, then installs the seven patches (idempotent)."""
+    """Checks the Rasa version and the private names relied on, then installs the eight patches (idempotent)."""""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.agent import Agent
     from rasa.core.processor import MessageProcessor
@@ -410,6 +454,8 @@ def install() -> None:
         Agent.load_model = _freeze_after(Agent.load_model)  # type: ignore[method-assign]
     if not getattr(MessageProcessor._run_action, "__cs_assistant_shares_tracker__", False):
         MessageProcessor._run_action = _without_needless_tracker_copy(MessageProcessor._run_action)  # type: ignore[method-assign]
+    if not getattr(MessageProcessor.parse_message, "__cs_assistant_off_the_loop__", False):
+        MessageProcessor.parse_message = _parse_off_the_event_loop(MessageProcessor.parse_message)  # type: ignore[method-assign]
     if not getattr(DialogueStateTracker.applied_events, "__cs_assistant_fast__", False):
         DialogueStateTracker.applied_events = _applied_events_without_rewinds(  # type: ignore[method-assign]
             DialogueStateTracker.applied_events

@@ -267,3 +267,56 @@ def test_an_action_reads_the_same_conversation_and_its_events_are_logged_as_befo
         ours = run(MessageProcessor._run_action, prediction_events)
         assert ours == theirs
         assert ours[2] == "alipay" and ours[3][0]["text"] == "好的"
+
+
+def test_a_message_is_understood_off_the_event_loop_and_parsed_as_rasa_parses_it():
+    """While one message is understood (here a graph run that sleeps, as the embedding waits without the GIL),
+    the event loop goes on with other conversations; the parse data is what Rasa's own parse_message gives."""
+    import threading
+    import time
+
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.nlu.training_data.message import Message
+
+    class SlowNluGraph:
+        def __init__(self):
+            self.threads = []
+
+        def run(self, inputs, targets):
+            self.threads.append(threading.current_thread().name)
+            time.sleep(0.3)
+            text = inputs["__message__"][0].text
+            parsed = Message(data={"text": text})
+            parsed.set("intent", {"name": "ask_hotline", "confidence": 0.93}, add_to_output=True)
+            return {targets[0]: [parsed]}
+
+    processor = MessageProcessor.__new__(MessageProcessor)  # parse_message reads only these
+    processor.http_interpreter = None
+    processor.domain = Domain.load(str(ROOT / "domain.yml"))
+    processor.model_metadata = type("Metadata", (), {"nlu_target": "run_RegexMessageHandler"})()
+    processor.graph_runner = SlowNluGraph()
+    message = UserMessage("花呗客服电话多少", sender_id="a")
+
+    async def parse_while_the_loop_ticks(parse_message):
+        ticks = []
+
+        async def tick():
+            while True:
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.02)
+
+        ticker = asyncio.create_task(tick())
+        parse_data = await parse_message(processor, message)
+        ticker.cancel()
+        return parse_data, len(ticks)
+
+    rasa_internals.install()
+    theirs, ticks_on_the_loop = asyncio.run(parse_while_the_loop_ticks(MessageProcessor.parse_message.__wrapped__))
+    ours, ticks_off_the_loop = asyncio.run(parse_while_the_loop_ticks(MessageProcessor.parse_message))
+    assert ours == theirs
+    assert ours["intent"] == {"name": "ask_hotline", "confidence": 0.93} and ours["text"] == "花呗客服电话多少"
+    assert processor.graph_runner.threads[0] == threading.main_thread().name
+    assert processor.graph_runner.threads[1].startswith("nlu")
+    assert ticks_on_the_loop <= 2 and ticks_off_the_loop >= 5  # the loop waited for Rasa's; it went on with ours
+    assert "_parse_message_with_graph" not in processor.__dict__
