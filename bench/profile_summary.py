@@ -22,7 +22,9 @@ BUCKETS: List[Tuple[str, Tuple[str, ...]]] = [
      ("save (rasa/core/tracker_store.py", "save (rasa_server/tracker_store.py")),
     ("tracker store: retrieve (SQL read + replay)",
      ("retrieve (rasa/core/tracker_store.py", "retrieve (rasa_server/tracker_store.py", "get_or_create_tracker")),
-    ("NLU pipeline (parse message)", ("parse_message (rasa/core/processor.py",)),
+    # On the event loop, and on the NLU thread (rasa_server/rasa_internals.py, patch 8)
+    ("NLU pipeline (parse message)",
+     ("parse_message (rasa/core/processor.py", "_parse_message_with_graph (rasa/core/processor.py")),
     ("policies (predict next action)", ("_predict_next_with_tracker", "predict_next_with_tracker_if_should")),
     ("action server call (HTTP client)", ("run (rasa/core/actions/action.py",)),
     ("other dialogue handling (events, tracker updates)", ("handle_message (rasa/core/processor.py",)),
