@@ -68,6 +68,17 @@ def test_the_counts_alone_do_not_understand_the_paraphrase(trained):
     assert parse(PARAPHRASE).get(INTENT)["name"] != "withdrawal"
 
 
+def test_a_long_message_is_read_by_meaning_however_sure_the_counts_are(trained):
+    # The vote of the one nearest example as the whole answer gives confidence 1.0: the mark of an embedded
+    # message. The counts model answers every message it is sure of (sure=0), unless it is long.
+    parse = trained(sure=0.0, neighbour_weight=1.0, neighbours=1)
+    story = "，".join([PARAPHRASE] * 5)  # 44 characters: a customer's story rather than a question
+    assert parse(story).get(INTENT) == {"name": "withdrawal", "confidence": 1.0}
+    assert parse(PARAPHRASE).get(INTENT)["confidence"] < 1.0
+    counts_alone = trained(sure=0.0, sure_up_to_length=1000, neighbour_weight=1.0, neighbours=1)
+    assert counts_alone(story).get(INTENT)["confidence"] < 1.0
+
+
 @pytest.mark.parametrize(
     ("text", "intent"), [("提现没到账", "withdrawal"), ("手机开不了机", "phone_dead"), ("你好", "greet")]
 )
