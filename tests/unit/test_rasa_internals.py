@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import gc
 import subprocess
 import sys
@@ -70,6 +71,45 @@ def test_an_invalid_action_response_is_still_rejected():
     assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}], "responses": []})
     with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
         action._validate_action_result({"events": "not a list"})
+
+
+ACTION_RESPONSES = [
+    {"events": [{"event": "slot", "name": "a", "value": 1}], "responses": []},
+    {"events": [{"event": "bot", "text": "好的", "data": {"buttons": []}, "metadata": {}, "timestamp": None},
+                {"event": "followup", "name": "action_listen"}, {"event": "reset_slots"}],
+     "responses": [{"text": "好的", "buttons": [{"title": "是", "payload": "/affirm"}]}]},
+    {"events": [], "responses": []},
+    {"responses": []},
+    {},
+    {"events": "not a list"},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"name": "a", "value": 1}]},
+    {"events": ["slot"]},
+    {"events": [{"event": "slot", "name": "a", "value": 1, "timestamp": "yesterday"}]},
+    {"events": [{"event": "user", "text": 5}]},
+    {"events": [{"event": "slot", "name": "a"}], "responses": "not a list"},
+    {"events": [{"event": "slot", "name": "a", "value": 1}], "responses": ["not an object"]},
+]
+
+
+@pytest.mark.parametrize("response", ACTION_RESPONSES)
+def test_an_action_response_is_accepted_or_rejected_as_rasa_decides_with_the_same_error(response):
+    import jsonschema
+
+    rasa_internals.install()
+    try:
+        jsonschema.validate(response, RemoteAction.action_response_format_spec())  # what Rasa 3.6 calls
+        rasa_error = None
+    except jsonschema.ValidationError as error:
+        rasa_error = error
+    action = RemoteAction("action_x", None)
+    if rasa_error is None:
+        assert action._validate_action_result(response)
+    else:
+        with pytest.raises(jsonschema.ValidationError) as ours:
+            action._validate_action_result(response)
+        assert ours.value.message.startswith(rasa_error.message + ". Failed to validate Action server response")
+        assert list(ours.value.path) == list(rasa_error.path)
 
 
 def test_domain_emptiness_is_unchanged():
@@ -320,3 +360,36 @@ def test_a_message_is_understood_off_the_event_loop_and_parsed_as_rasa_parses_it
     assert processor.graph_runner.threads[1].startswith("nlu")
     assert ticks_on_the_loop <= 2 and ticks_off_the_loop >= 5  # the loop waited for Rasa's; it went on with ours
     assert "_parse_message_with_graph" not in processor.__dict__
+
+
+class _AddOne:
+    """A graph component: its output is its input plus one."""
+
+    @classmethod
+    def create(cls, config, model_storage, resource, execution_context):
+        return cls()
+
+    def add(self, number):
+        return number + 1
+
+
+def test_a_graph_run_gives_the_same_results_with_each_target_lists_graph_worked_out_once(tmp_path):
+    from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    component = type("AddOne", (_AddOne, GraphComponent), {})
+    node = functools.partial(SchemaNode, uses=component, constructor_name="create", fn="add", config={})
+    schema = GraphSchema({"first": node(needs={"number": "__number__"}), "second": node(needs={"number": "first"}),
+                          "other": node(needs={"number": "__number__"})})
+    rasa_internals.install()
+    runner = DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "test"))
+    worked_out = []
+    minimal_graph_schema = schema.minimal_graph_schema
+    schema.minimal_graph_schema = lambda targets: worked_out.append(list(targets)) or minimal_graph_schema(targets)
+
+    assert runner.run(inputs={"__number__": 1}, targets=["second"]) == {"second": 3}
+    assert runner.run(inputs={"__number__": 10}, targets=["second"]) == {"second": 12}  # no input kept
+    assert runner.run(inputs={"__number__": 1}, targets=["first", "other"]) == {"first": 2, "other": 2}
+    assert runner.run(inputs={"__number__": 5}, targets=["first", "other"]) == {"first": 6, "other": 6}
+    assert worked_out == [["second"], ["first", "other"]]

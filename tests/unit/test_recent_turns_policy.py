@@ -80,6 +80,7 @@ def test_same_prediction_as_rule_policy_on_every_step_of_a_long_conversation(dom
             tracker.update(BotUttered("……"))
             tracker.update(SlotSet("topic", intent))
     assert cut >= steps - 10  # after the first turns, the policy read only the recent part
+    assert 0 < len(recent._matches) < steps / 2  # the states repeat: most turns' matching rules were remembered
 
 
 def test_recent_part_is_short_and_whole_history_is_kept_when_it_was_rewritten(domain_and_policies):
