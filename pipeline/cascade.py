@@ -1,7 +1,7 @@
 """The intent classifier: word and character counts first, the sentence embedding only when they are unsure.
 
 Two logistic regressions are trained in the same run, on the same examples:
-- the counts model reads only the CountVectorsFeaturizers' features (about 0.1 ms a message);
+- the counts model reads only the count featurizers' features (sentence_counts.py; about 0.1 ms a message);
 - the full model reads the counts and the multilingual-e5 meaning vector (sentence_embeddings.py).
 A message of at most `sure_up_to_length` characters that the counts model gives at least `sure` to is answered
 by it; only the others are embedded (about 15-40 ms on this hardware) and classified by the full model. On real
@@ -276,11 +276,11 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
 
 
 def _counts(messages: List[Message]) -> scipy.sparse.csr_matrix:
-    """The sentence-level count features of all CountVectorsFeaturizers, one row per message.
+    """The sentence-level count features of all count featurizers, one row per message.
 
     The same columns as Message.get_sparse_features(TEXT)'s sentence part (the featurizers' blocks side by
-    side, in pipeline order), built in one step: that method also combines the unused per-token features,
-    and its copies and stacking took more time than both logistic regressions."""
+    side, in pipeline order), built in one step: that method's copies and stacking took more time than both
+    logistic regressions."""
     rows, columns, values = [], [], []
     width = 0
     for row, message in enumerate(messages):
@@ -293,7 +293,7 @@ def _counts(messages: List[Message]) -> scipy.sparse.csr_matrix:
                 values.append(block.data)
                 offset += block.shape[1]
         if not offset:
-            raise ValueError("the intent classifier needs count features: put CountVectorsFeaturizer before it")
+            raise ValueError("the intent classifier needs count features: put SentenceCountsFeaturizer before it")
         width = offset
     return scipy.sparse.csr_matrix(
         (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=(len(messages), width)
