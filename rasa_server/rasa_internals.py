@@ -60,8 +60,10 @@ Patches:
 9. Every graph run (the NLU for each message, the policies for each action) first works out which nodes its
    targets need, `GraphSchema.minimal_graph_schema`: a recursive walk that visits shared nodes again and
    again, about 6 % of the server's CPU time under load. A loaded model's graph never changes, so here each
-   target list's graph is worked out once per runner; and the debug line that prints the run's inputs (the
-   whole tracker) is formatted only when debug logging is on. Each run executes the same nodes with dask.
+   target list's graph is worked out once per runner. Dask's local scheduler then ordered and ran those few
+   nodes with about as much bookkeeping again; here each node runs once, after the nodes it needs, as dask
+   runs them (a need that is no node is passed as it is, as dask passes it). The debug line that prints the
+   run's inputs (the whole tracker) is formatted only when debug logging is on.
 
 Helpers for the other modules' private reaches (so that they are all here):
 - `set_slot_value_quietly`: the tracker store masks a slot's value in place without it counting as set.
@@ -479,10 +481,9 @@ def _parse_off_the_event_loop(parse_message: Callable[..., Awaitable[Dict[str, A
 def _run_graph(self: Any, inputs: Optional[Dict[str, Any]] = None, targets: Optional[List[str]] = None) -> Dict[
     str, Any
 ]:
-    """DaskGraphRunner.run with each target list's graph built once (patch 9)."""
+    """DaskGraphRunner.run with each target list's graph built once and run without dask's scheduler (patch 9)."""
     import logging
 
-    import dask
     from rasa.engine.exceptions import GraphRunError
     from rasa.engine.runner.dask import logger
 
@@ -498,9 +499,24 @@ def _run_graph(self: Any, inputs: Optional[Dict[str, Any]] = None, targets: Opti
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(f"Running graph with inputs: {inputs}, targets: {targets} and {self._execution_context}.")
     try:
-        return dict(dask.get(run_graph, run_targets))
+        done: Dict[str, Any] = {}
+        return dict(_run_node(run_graph, target, done) for target in run_targets)  # a node gives (name, output)
     except RuntimeError as e:
         raise GraphRunError("Error running runner.") from e
+
+
+def _run_node(graph: Dict[str, Any], key: Any, done: Dict[str, Any]) -> Any:
+    """A dask graph's value for `key`: a task `(node, *needs)` is called with its needs' values; an input
+    `(name, value)` and anything that is no key of the graph are values themselves."""
+    if not isinstance(key, str) or key not in graph:
+        return key
+    if key not in done:
+        task = graph[key]
+        if isinstance(task, tuple) and task and callable(task[0]):
+            done[key] = task[0](*(_run_node(graph, need, done) for need in task[1:]))
+        else:
+            done[key] = task
+    return done[key]
 
 
 def install() -> None:

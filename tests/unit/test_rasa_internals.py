@@ -393,3 +393,19 @@ def test_a_graph_run_gives_the_same_results_with_each_target_lists_graph_worked_
     assert runner.run(inputs={"__number__": 1}, targets=["first", "other"]) == {"first": 2, "other": 2}
     assert runner.run(inputs={"__number__": 5}, targets=["first", "other"]) == {"first": 6, "other": 6}
     assert worked_out == [["second"], ["first", "other"]]
+    assert runner.run(inputs={"__number__": 1}, targets=["__number__"]) == {"__number__": 1}  # an input as target
+
+
+def test_a_node_that_fails_fails_the_graph_run_as_in_rasa(tmp_path):
+    from rasa.engine.exceptions import GraphComponentException
+    from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    component = type("AddOne", (_AddOne, GraphComponent), {})
+    schema = GraphSchema({"first": SchemaNode(needs={"number": "__number__"}, uses=component,
+                                              constructor_name="create", fn="add", config={})})
+    rasa_internals.install()
+    runner = DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "test"))
+    with pytest.raises(GraphComponentException, match="Error running graph component for node first"):
+        runner.run(inputs={"__number__": "not a number"}, targets=["first"])
