@@ -34,7 +34,7 @@ def test_the_server_refuses_another_rasa_version_with_a_clear_message():
 def test_the_installed_rasa_is_the_supported_one_and_has_every_private_name_relied_on():
     rasa_internals.install()  # raises otherwise
     for owner, name, _why in rasa_internals.RELIED_ON:
-        assert hasattr(rasa.shared.utils.common.class_from_module_path(owner), name)
+        assert hasattr(rasa_internals.relied_on_owner(owner), name)
 
 
 def test_install_refuses_a_rasa_that_lost_a_private_name(monkeypatch):
@@ -409,3 +409,44 @@ def test_a_node_that_fails_fails_the_graph_run_as_in_rasa(tmp_path):
     runner = DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "test"))
     with pytest.raises(GraphComponentException, match="Error running graph component for node first"):
         runner.run(inputs={"__number__": "not a number"}, targets=["first"])
+
+
+def test_action_calls_reuse_one_connection_and_survive_an_action_server_restart():
+    """Two calls to an endpoint go over one kept connection, each gets its own answer; after the server
+    restarts (its connections gone), the next call still gets through; the sessions close with the server."""
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    rasa_internals.install()
+
+    async def scenario():
+        client_ports = []
+
+        async def echo(request):
+            client_ports.append(request.transport.get_extra_info("peername")[1])
+            return web.json_response({"got": (await request.json())["n"]})
+
+        async def serve(port=0):
+            app = web.Application()
+            app.router.add_post("/webhook", echo)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", port)
+            await site.start()
+            return runner, site._server.sockets[0].getsockname()[1]
+
+        runner, port = await serve()
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        answers = [await endpoint.request(json={"n": n}, method="post") for n in (1, 2)]
+        await runner.cleanup()  # the action server restarts: its connections are closed
+        runner, _ = await serve(port)
+        answers.append(await endpoint.request(json={"n": 3}, method="post"))
+        (session,) = [kept for _, kept in rasa_internals._kept_sessions[asyncio.get_running_loop()].values()]
+        await rasa_internals.close_kept_sessions()
+        await runner.cleanup()
+        return answers, client_ports, session.closed
+
+    answers, client_ports, closed = asyncio.run(scenario())
+    assert answers == [{"got": 1}, {"got": 2}, {"got": 3}]
+    assert client_ports[0] == client_ports[1] != client_ports[2]  # one connection for the first two calls
+    assert closed
