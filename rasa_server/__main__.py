@@ -7,9 +7,17 @@ so that they are in place before Rasa loads anything. No component of our pipeli
 that names one (DIET, TED, ...) needs stock `rasa`.
 """
 
+import os
 import sys
 
 from rasa_server import rasa_internals
+
+if sys.argv[1:2] == ["train"]:
+    # Without Rasa's training cache: it keys a step by the component's name, its settings and its input data,
+    # not by its code or the files it reads, so after an edit of knowledge/jieba_words.txt (the jieba
+    # dictionary) or of a pipeline component the cache handed back the old step's output. Our own cache of
+    # the sentence embeddings (build/embeddings/, keyed by text) keeps a training about as fast.
+    os.environ.setdefault("RASA_MAX_CACHE_SIZE", "0")
 
 rasa_internals.serve_without_tensorflow()
 rasa_internals.install()
