@@ -42,7 +42,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.special import log_softmax, softmax
 
-from pipeline.sentence_embeddings import embed, embed_with_cache
+from pipeline.sentence_embeddings import embed_messages, embed_with_cache
 
 logger = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
             if p.max() < sure or len(message.get(TEXT) or "") > longest
         ]
         if unsure:
-            vectors = embed([messages[i].get(TEXT) or "" for i in unsure])
+            vectors = embed_messages([messages[i].get(TEXT) or "" for i in unsure])
             weight = self._config["neighbour_weight"]
             probabilities[unsure] = (1 - weight) * self._full_model.probabilities(
                 counts[unsure], vectors * self._config["scale"]

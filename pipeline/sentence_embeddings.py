@@ -7,12 +7,15 @@ examples that mean the same. On the blind file it lifted macro F1 from about 0.9
 
 Embedding the training examples is most of a training run, and a retrain after labelling a few
 messages sees almost the same texts again, so training embeds through a file cache keyed by text.
+Serving keeps the vectors of recent short messages in memory (embed_messages): customers send the same
+short messages again and again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections import OrderedDict
 from importlib.metadata import version
 from pathlib import Path
 from typing import List
@@ -22,6 +25,12 @@ import numpy as np
 DIMENSIONS = 384
 _BATCH = 64
 _model = None  # one model per process, however many pipelines load the classifier
+# Messages served: the vectors of the last SHORT_TEXTS_KEPT messages of at most SHORT_TEXT_CHARACTERS, by
+# text. "你好", "转人工", "客服电话多少" come back all day, and a text always gets the same vector; a customer's
+# story hardly ever repeats word for word, so longer messages are not kept. About 6 MB when full.
+SHORT_TEXT_CHARACTERS = 16
+SHORT_TEXTS_KEPT = 4096
+_short_text_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
 
 def embed(texts: List[str]) -> np.ndarray:
@@ -36,6 +45,28 @@ def embed(texts: List[str]) -> np.ndarray:
     return np.vstack(
         [_model.query(texts[i : i + _BATCH]).reshape(-1, DIMENSIONS) for i in range(0, len(texts), _BATCH)]
     )
+
+
+def embed_messages(texts: List[str]) -> np.ndarray:
+    """embed(texts) for messages being served: a short message embedded lately gets its vector again.
+
+    Not thread-safe: the Rasa server understands one message at a time (rasa_internals.py, patch 8)."""
+    vectors: List[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
+    missing = []
+    for row, text in enumerate(texts):
+        kept = _short_text_vectors.get(text)
+        if kept is None:
+            missing.append(row)
+        else:
+            _short_text_vectors.move_to_end(text)
+            vectors[row] = kept
+    for row, vector in zip(missing, embed([texts[row] for row in missing]), strict=True):
+        vectors[row] = vector
+        if len(texts[row]) <= SHORT_TEXT_CHARACTERS:
+            _short_text_vectors[texts[row]] = vector
+            if len(_short_text_vectors) > SHORT_TEXTS_KEPT:
+                _short_text_vectors.popitem(last=False)
+    return np.vstack(vectors) if texts else np.zeros((0, DIMENSIONS), dtype=np.float32)
 
 
 def _key(text: str) -> str:

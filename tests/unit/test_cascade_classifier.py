@@ -134,3 +134,19 @@ def test_cached_training_embeddings_are_the_embeddings_and_only_new_texts_are_ad
     with np.load(cache_file) as stored:
         assert len(stored["keys"]) == 3  # each text once
     assert list(tmp_path.iterdir()) == [cache_file]  # no partial file left behind
+
+
+def test_a_short_message_served_again_is_not_embedded_again_and_gets_the_same_vector(monkeypatch):
+    import pipeline.sentence_embeddings as sentence_embeddings
+
+    embedded = []
+    real_embed = sentence_embeddings.embed
+    monkeypatch.setattr(sentence_embeddings, "embed", lambda texts: embedded.extend(texts) or real_embed(texts))
+    monkeypatch.setattr(sentence_embeddings, "_short_text_vectors", type(sentence_embeddings._short_text_vectors)())
+    story = "我昨天在网上买了一部手机，今天收到发现屏幕有划痕，客服一直不回复，我想退货怎么办"  # longer than 16
+    first = sentence_embeddings.embed_messages(["你好", story])
+    again = sentence_embeddings.embed_messages(["转人工", "你好", story])
+    assert embedded == ["你好", story, "转人工", story]  # 你好 once; the story each time
+    np.testing.assert_array_equal(again[1], first[0])
+    np.testing.assert_allclose(again[1], real_embed(["你好"])[0])
+    np.testing.assert_allclose(again[2], first[1])
