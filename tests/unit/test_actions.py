@@ -169,6 +169,15 @@ async def test_clarify_offers_the_likeliest_topics_then_a_person(domain):
     assert SlotSet("clarify_attempts", 0.0) in events
 
 
+async def test_clarify_offers_four_topics_at_most_in_order_of_likelihood(domain):
+    names = ["withdrawal_failure", "earnings_query", "repayment_failure", "quota_frozen", "bill_error"]
+    ranking = [{"name": "nlu_fallback", "confidence": 0.3}] + [
+        {"name": name, "confidence": 0.2 - 0.02 * rank} for rank, name in enumerate(names)
+    ]
+    messages, _ = await run(ActionClarify(), tracker("nlu_fallback", ranking=ranking), domain)
+    assert [b["payload"] for b in messages[0]["buttons"]] == [f"/{name}" for name in names[:4]]
+
+
 async def test_service_hours_for_all_lines_when_no_product_is_known(domain):
     messages, _ = await run(ActionTellServiceHours(), tracker("service_hours"), domain)
     text = "\n".join(m["text"] for m in messages)
