@@ -22,3 +22,19 @@ def test_two_misunderstandings_offer_a_person(conversation):
     assert "您是想问" in first[0]["text"] or "没太看懂" in first[0]["text"]
     second = conversation.text("唉怎么又这样了")
     assert "人工" in second and "400-100-3399" in second and "95188" in second
+
+
+def test_a_clarification_click_answers_for_the_product_the_customer_named(conversation):
+    # Vague, but it names 随星借: the assistant asks which problem, and whatever the customer picks is
+    # answered for 随星借, whose line (and no other) is given when the answer did not help.
+    asked = conversation.say("随星借那边的问题一直没弄好")
+    assert "您是想问" in asked[0]["text"]
+    buttons = asked[0]["buttons"]
+    assert 2 <= len(buttons) <= 4 and all(b["payload"].startswith("/") for b in buttons)
+
+    answer = conversation.say(buttons[0]["payload"])
+    assert conversation.latest_intent() == buttons[0]["payload"][1:]
+    assert "哪一项服务" not in answer[0]["text"]
+    handed_off = conversation.text("没解决，找人工")
+    assert "400-100-3399" in handed_off
+    assert "95188" not in handed_off and "400-100-5678" not in handed_off
