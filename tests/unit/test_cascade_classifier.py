@@ -150,3 +150,11 @@ def test_a_short_message_served_again_is_not_embedded_again_and_gets_the_same_ve
     np.testing.assert_array_equal(again[1], first[0])
     np.testing.assert_allclose(again[1], real_embed(["你好"])[0])
     np.testing.assert_allclose(again[2], first[1])
+
+
+def test_a_prior_factor_makes_an_intent_that_many_times_likelier(trained):
+    plain = {r["name"]: r["confidence"] for r in trained()("手机充不进电").get("intent_ranking")}
+    ranking = trained(prior_factors={"greet": 3.0})("手机充不进电").get("intent_ranking")
+    weighted = {r["name"]: r["confidence"] for r in ranking}
+    assert sum(weighted.values()) == pytest.approx(1.0)
+    assert weighted["greet"] / weighted["phone_dead"] == pytest.approx(3.0 * plain["greet"] / plain["phone_dead"])
