@@ -1,6 +1,7 @@
 """The held-out and blind files stay held out: no sentence of theirs is (after normalisation) in the training data."""
 
 import pytest
+import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
 from common.text import normalize
@@ -28,3 +29,13 @@ def test_no_real_customer_question_is_trained_on():
 
     real = {normalize(text) for text, _ in load_real_dev(REAL_DEV)}
     assert sorted(set(_texts(ROOT / "data" / "nlu")) & real) == []
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "data" / "nlu").glob("*.yml")), ids=lambda p: p.name)
+def test_every_line_of_an_examples_block_is_an_example(path):
+    # Inside `examples: |` a "# note" is not a YAML comment but text: Rasa drops the line with a warning,
+    # and an operator who wrote an example there would lose it silently. Notes go above the block.
+    for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+        lines = block.get("examples", "").splitlines()
+        strays = [line for line in lines if line.strip() and not line.lstrip().startswith("- ")]
+        assert strays == [], f"{path.name}, {block.get('intent')}: {strays}"
