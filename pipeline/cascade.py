@@ -279,11 +279,20 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
             message.set("intent_ranking", ranking, add_to_output=True)
         return messages
 
-    def _with_priors(self, probabilities: np.ndarray) -> np.ndarray:
+    @cached_property
+    def _prior_factors(self) -> Optional[np.ndarray]:
+        """config["prior_factors"] as one factor per class (None when there are none), worked out once."""
+        if not self._config["prior_factors"]:
+            return None
         factors = np.ones(len(self._classes))
         for intent, factor in self._config["prior_factors"].items():
             factors[self._classes == intent] = factor
-        weighted = probabilities * factors
+        return factors
+
+    def _with_priors(self, probabilities: np.ndarray) -> np.ndarray:
+        if self._prior_factors is None:
+            return probabilities
+        weighted = probabilities * self._prior_factors
         return weighted / weighted.sum(axis=1, keepdims=True)
 
 

@@ -1,4 +1,5 @@
-"""The held-out and blind files stay held out: no sentence of theirs is (after normalisation) in the training data."""
+"""The training data: the held-out and blind files stay held out (no sentence of theirs is in it after
+normalisation), and every line of an examples block is an example Rasa reads."""
 
 import pytest
 import yaml
