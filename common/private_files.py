@@ -2,8 +2,10 @@
 
 `python -m common.private_files var` (scripts/run.sh, before starting anything) makes var/ 0700 and
 every file directly in it 0600 (the HTTP API token, the SQLite tracker database and its -wal/-shm
-files, generated endpoints). run.sh also sets umask 077, so files created later are 0600 too, and the
-tracker store creates a new SQLite database 0600 whoever starts it.
+files, generated endpoints). run.sh also sets umask 077, so files created later are 0600 too, and a new
+SQLite tracker database is created 0600 whoever starts it (common/tracker_db.py).
+
+chmod by path opens no descriptor: that matters for the database (the rule in common/tracker_db.py).
 
 A local PostgreSQL (as the cluster setup runs it) needs its data directory under var/ owned by the
 `postgres` user, who must be able to pass through var/ to reach it. When var/ holds a directory owned
@@ -21,13 +23,6 @@ from pathlib import Path
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 PASS_THROUGH_DIR = 0o711
-
-
-def create_private_file(path: Path) -> None:
-    """Creates path (empty) with mode 0600 if it does not exist; makes an existing one 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
-    os.chmod(path, PRIVATE_FILE)
 
 
 def secure_var(var_dir: Path) -> None:

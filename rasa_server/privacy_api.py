@@ -36,7 +36,7 @@ def sql_tracker_store(app: Any) -> Any:
     return store
 
 
-def _authorized(request: Request, token: str) -> bool:
+def authorized(request: Request, token: str) -> bool:
     if not token:
         return False
     provided = request.args.get("token") or ""
@@ -73,7 +73,7 @@ class PrivacyAPI(InputChannel):
 
         @blueprint.route("/conversations/<conversation_id>", methods=["DELETE"])
         async def delete_conversation(request: Request, conversation_id: str) -> HTTPResponse:
-            if not _authorized(request, token):
+            if not authorized(request, token):
                 return response.json({"error": "a valid token is required"}, status=401)
             agent = request.app.ctx.agent
             store = sql_tracker_store(request.app)

@@ -5,9 +5,12 @@ table, same rows, same queries for other dialects such as MySQL) with these depl
 
 - SQLite: connections are pooled and reused instead of opened for every read and write, and
   the database runs in WAL mode (readers never wait for the writer, one sync per commit
-  instead of several). `TRACKER_DB_SYNCHRONOUS` (default NORMAL) sets SQLite's `synchronous`:
-  with NORMAL a committed turn survives a crash of the server process; FULL also syncs every
-  commit to disk, for the last turns to survive a power cut as well.
+  instead of several), as every process sharing it opens it (common/tracker_db.py, which also
+  says the rule that keeps that sharing safe). `TRACKER_DB_SYNCHRONOUS` (default NORMAL) sets
+  SQLite's `synchronous`: with NORMAL a committed turn survives a crash of any process; FULL also
+  syncs every commit to disk, for the last turns to survive a power cut as well. One pool per
+  database and process: the store Rasa builds for a hot-swapped model shares the first one's.
+  A turn is refused rather than written into database files another process deleted.
 - SQLite and PostgreSQL: a turn's read and write are single SQL statements run through SQLAlchemy Core
   instead of the ORM (whose per-row objects and query building cost more than the database
   work itself): the same query for the latest session's events (ordered by id), the same
@@ -35,6 +38,7 @@ import itertools
 import json
 import logging
 import os
+import time
 from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -51,12 +55,18 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from common.erasure import erase_conversation, erasure_confirmed
 from common.privacy import mask_events, mask_value, unmasked_events
-from common.private_files import create_private_file
+from common.tracker_db import (
+    DeletedDatabaseFiles,
+    check_database_files,
+    create_private_database,
+    sqlite_engine,
+    synchronous_from_env,
+)
 from rasa_server.rasa_internals import set_slot_value_quietly
 
 logger = logging.getLogger(__name__)
 
-SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+FILES_CHECK_INTERVAL_S = 1.0
 
 # Rasa's SQLTrackerStore._event_query, written out: the events of the latest session (those at
 # or after the latest SessionStarted timestamp, or all when there is none), in id order.
@@ -125,8 +135,10 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         **kwargs: Dict[str, Any],
     ) -> None:
         self._fast_path = False
+        self._watch_database_files = False
+        self._next_files_check = 0.0
         if dialect == "sqlite" and not host and db not in ("", ":memory:"):
-            create_private_file(Path(db))  # conversations: readable by the service user only
+            create_private_database(Path(db))  # conversations: readable by the service user only
         super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query,
                          **kwargs)
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
@@ -135,28 +147,13 @@ class TunedSQLTrackerStore(SQLTrackerStore):
             self._use_core_queries_and_kept_trackers()
 
     def _use_pooled_wal_sqlite(self) -> None:
-        synchronous = os.environ.get("TRACKER_DB_SYNCHRONOUS", "NORMAL").upper()
-        if synchronous not in SQLITE_SYNCHRONOUS:
-            raise ValueError(f"TRACKER_DB_SYNCHRONOUS must be one of {SQLITE_SYNCHRONOUS}, not {synchronous!r}")
         url = self.engine.url
         self.engine.dispose()
-        # Rasa's engine for a SQLite file uses SQLAlchemy's NullPool: a new connection per query.
-        self.engine = sa.create_engine(
-            url, poolclass=sa.pool.QueuePool, pool_size=5, max_overflow=10,
-            connect_args={"check_same_thread": False},
-        )
-
-        @sa.event.listens_for(self.engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.close()
-
+        self.engine = sqlite_engine(url, synchronous_from_env())
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._use_core_queries_and_kept_trackers()
-        logger.debug("SQLite tracker store %s: pooled connections, WAL, synchronous=%s", url.database, synchronous)
+        self._watch_database_files = True
+        logger.debug("SQLite tracker store %s: pooled connections, WAL", url.database)
 
     def _use_core_queries_and_kept_trackers(self) -> None:
         """The single-statement reads and writes below, and trackers kept between turns (SQLite, PostgreSQL)."""
@@ -192,6 +189,7 @@ class TunedSQLTrackerStore(SQLTrackerStore):
 
     @_recording_failures
     async def save(self, tracker: DialogueStateTracker) -> None:
+        self._refuse_deleted_database_files()
         if self._erase_or_mask(tracker):
             return
         if not self._fast_path:
@@ -215,6 +213,17 @@ class TunedSQLTrackerStore(SQLTrackerStore):
                     and not any(isinstance(event, SessionStarted) for event in new_events))
             last_row_id = self._last_row_id(connection, tracker.sender_id) if keep else None
         self._keep(tracker, last_row_id)  # after the commit
+
+    def _refuse_deleted_database_files(self) -> None:
+        """The guard of common/tracker_db.py's rule, at most once a second: a turn that would be written into
+        deleted files fails instead (the channel then answers with the apology and the hotlines), and the
+        log and the store's health check (rasa_server/health_api.py) say why."""
+        if not self._watch_database_files or time.monotonic() < self._next_files_check:
+            return
+        self._next_files_check = time.monotonic() + FILES_CHECK_INTERVAL_S
+        problem = check_database_files()
+        if problem:
+            raise DeletedDatabaseFiles(problem)
 
     def _erase_or_mask(self, tracker: DialogueStateTracker) -> bool:
         """Before anything is stored or streamed: erase the conversation if the customer just

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from common.tracker_db import check_database_files
 from ops.api import ConsoleSettings, add_console_api
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,6 +178,11 @@ def make_app(
         return serve
 
     async def healthz(request: web.Request) -> web.Response:
+        # Fails when this process writes into tracker database files deleted under it (common/tracker_db.py).
+        problem = check_database_files()
+        if problem:
+            return web.Response(status=503, text="tracker database files deleted: restart the page server\n",
+                                headers={"Cache-Control": "no-store"})
         return web.Response(text="ok\n", headers={"Cache-Control": "no-store"})
 
     async def add_security_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:

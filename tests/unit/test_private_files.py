@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from common.private_files import create_private_file, secure_var
+from common.private_files import secure_var
 
 
 def mode(path) -> int:
@@ -34,8 +34,3 @@ def test_another_users_folder_inside_makes_var_passable_not_listable(tmp_path):
     (var / "tracker.db").write_text("rows")
     secure_var(var)
     assert mode(var) == 0o711 and mode(var / "tracker.db") == 0o600
-
-
-def test_a_new_database_file_is_created_private(tmp_path):
-    create_private_file(tmp_path / "db" / "tracker.db")
-    assert mode(tmp_path / "db" / "tracker.db") == 0o600
