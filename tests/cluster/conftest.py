@@ -23,8 +23,15 @@ def cluster() -> Iterator[Cluster]:
         pytest.fail("no trained model: run `make train` (make test does)")
     # Not under pytest's temporary directory: another pytest session of the same user may prune that
     # while the cluster's PostgreSQL still runs in it. Kept (logs, database) when something fails.
-    cluster = Cluster(workdir=Path(tempfile.mkdtemp(prefix="cs-cluster-test-")),
-                      extra_env={**NO_RATE_LIMITS, "OPS_TOKEN": OPS_TOKEN})
+    workdir = Path(tempfile.mkdtemp(prefix="cs-cluster-test-"))
+    # The console's retrain (test_cluster_retrain.py) replaces the served model and may write training data:
+    # copies, not the repository's.
+    model = workdir / "models" / "cs-assistant.tar.gz"
+    model.parent.mkdir()
+    shutil.copy2(ROOT / "models" / "cs-assistant.tar.gz", model)
+    shutil.copytree(ROOT / "data", workdir / "data")
+    cluster = Cluster(workdir=workdir, extra_env={**NO_RATE_LIMITS, "OPS_TOKEN": OPS_TOKEN, "MODEL": str(model),
+                                                  "OPS_TRAINING_DATA": str(workdir / "data")})
     try:
         cluster.start()
         yield cluster
