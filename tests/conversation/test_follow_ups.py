@@ -70,6 +70,12 @@ def test_the_hotline_for_another_service(conversation):
     assert "400-100-3399" in answer and "400-100-5678" not in answer
 
 
+def test_the_after_sales_hotline_after_the_loan_one(conversation):
+    assert "400-100-3399" in conversation.text("天星金融客服电话")
+    answer = conversation.text("那小米售后呢")
+    assert "400-100-5678" in answer and "400-100-3399" not in answer
+
+
 def test_a_loan_answer_for_jiebei(conversation):
     conversation.say("我的小米贷款还款失败了")
     about = replies_about(conversation, "那借呗呢")
@@ -119,6 +125,12 @@ def test_a_fraud_victim_gets_the_steps_for_now(conversation):
     answer = conversation.text("我已经转了5000")
     assert "冻结" in answer and "报警" in answer and "证据" in answer
     assert "您是想问" not in answer
+
+
+def test_a_fee_paid_to_someone_posing_as_the_lender_gets_the_steps_and_the_lenders_line(conversation):
+    assert "诈骗" in conversation.text("有人冒充天星金融客服让我先交保证金才能放款")
+    answer = conversation.text("我已经交了2000")
+    assert "报警" in answer and "400-100-3399" in answer
 
 
 def test_a_changed_card_after_repayment_advice_gets_the_next_step(conversation):
