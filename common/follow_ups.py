@@ -40,6 +40,7 @@ class FollowUpRules:
     happened: Tuple[re.Pattern, ...]
     not_resolved: Tuple[re.Pattern, ...]
     number_topics: Tuple[str, ...]
+    this_number: re.Pattern
     aspects: Dict[str, Tuple[re.Pattern, ...]]  # in the order they are checked
     answers: Dict[str, Dict[str, str]]  # topic -> aspect -> answer
     generic: Dict[str, str]  # aspect -> answer template
@@ -68,6 +69,7 @@ def load_rules(path: Path) -> FollowUpRules:
         happened=patterns(raw["happened"]["patterns"]),
         not_resolved=patterns(raw["not_resolved"]),
         number_topics=tuple(raw["number_topics"]),
+        this_number=re.compile(raw["this_number"]),
         aspects={aspect: patterns(items) for aspect, items in raw["aspects"].items()},
         answers={topic: dict(by_aspect) for topic, by_aspect in raw["answers"].items()},
         generic=dict(raw["generic"]),
@@ -136,6 +138,8 @@ def read_follow_up(
         return FollowUp(HAPPENED, "fraud_check", context.product)
     if numbers:
         return FollowUp(NUMBER, "fraud_check", context.product) if topic in rules.number_topics else None
+    if topic in rules.number_topics and rules.this_number.search(words) and len(words) <= rules.longest:
+        return FollowUp(NUMBER, "fraud_check", context.product)  # the line just given: action_follow_up checks it
     if not words or len(words) > rules.longest:
         return None
 

@@ -151,6 +151,12 @@ def test_a_number_alone_after_asking_whether_a_number_is_real(conversation):
     assert "天星金融" in conversation.text("4001003399")
 
 
+def test_is_this_number_real_after_a_hotline_card_checks_the_line_just_given(conversation):
+    conversation.say("余额宝人工客服电话")
+    answer = conversation.text("这个号码是真的吗")
+    assert "95188" in answer and "官方客服热线" in answer and "诈骗" not in answer
+
+
 # 7. Context does not stick where it should not -------------------------------------------------------------------
 
 def test_a_new_clear_question_wins_over_the_old_topic(conversation):

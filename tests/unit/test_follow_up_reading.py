@@ -32,7 +32,8 @@ def test_aspects_of_the_last_answer(text, aspect):
     assert read(text) == FollowUp("aspect", "after_sales_repair", "xiaomi_after_sales", aspect)
 
 
-@pytest.mark.parametrize("text", ["还是不行", "我试过了", "那怎么办", "人呢", "有人吗", "我已经换过卡了"])
+@pytest.mark.parametrize("text", ["还是不行", "我试过了", "那怎么办", "人呢", "有人吗", "我已经换过卡了", "亲 在么",
+                                  "还没到账", "已经寄回去了"])
 def test_not_resolved_or_a_person(text):
     assert read(text).kind == "not_resolved"
 
@@ -52,6 +53,7 @@ def test_money_sent_after_a_scam_warning_is_fraud_that_happened():
 def test_a_number_after_a_number_check():
     assert read("4001003399", Context("fraud_check", None, 5), numbers=["4001003399"]).kind == "number"
     assert read("4001003399", numbers=["4001003399"]) is None
+    assert read("这个号码是真的吗", Context("ask_hotline", "alipay", 5)).kind == "number"
 
 
 @pytest.mark.parametrize(
@@ -154,7 +156,7 @@ async def test_not_resolved_hands_off_to_the_topics_service(domain):
 
 def test_a_topic_far_enough_ahead_is_hedged_and_close_ones_are_not():
     topics = hedgeable(load_knowledge())
-    ahead = [{"name": "nlu_fallback", "confidence": 0.7}, {"name": "withdrawal_failure", "confidence": 0.6},
+    ahead = [{"name": "nlu_fallback", "confidence": 0.7}, {"name": "withdrawal_failure", "confidence": 0.65},
              {"name": "bill_error", "confidence": 0.1}]
     close = [{"name": "withdrawal_failure", "confidence": 0.4}, {"name": "bill_error", "confidence": 0.35}]
     out_of_scope_first = [{"name": "out_of_scope", "confidence": 0.6}, {"name": "bill_error", "confidence": 0.1}]
@@ -164,7 +166,7 @@ def test_a_topic_far_enough_ahead_is_hedged_and_close_ones_are_not():
 
 
 async def test_a_hedged_answer_offers_the_other_topics(domain):
-    ranking = [{"name": "withdrawal_failure", "confidence": 0.62}, {"name": "bill_error", "confidence": 0.12},
+    ranking = [{"name": "withdrawal_failure", "confidence": 0.66}, {"name": "bill_error", "confidence": 0.12},
                {"name": "duplicate_charge", "confidence": 0.08}]
     messages, _ = await run(ActionClarify(), sdk_tracker(None, ranking=ranking), domain)
     assert messages[0]["topic"] == "withdrawal_failure" and messages[0]["hedged"]
