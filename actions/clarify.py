@@ -52,7 +52,10 @@ class ActionClarify(Action):
         hedged = hedge_topic(ranking, hedgeable(knowledge))
         if hedged:
             product = resolve_product(tracker, knowledge, hedged)
-            events = answer_topic(dispatcher, knowledge, hedged, product, tracker, hedged=True)
+            # No clarify_attempts event here: the console reads one set by action_clarify as a clarification (or,
+            # at 0, as a second miss: ops/metrics.py), and this turn was answered.
+            events = [event for event in answer_topic(dispatcher, knowledge, hedged, product, tracker, hedged=True)
+                      if event.get("name") != CLARIFY_ATTEMPTS_SLOT]
             others = [name for name in names if name != hedged]
             if others:
                 dispatcher.utter_message(text=knowledge.template("hedge"), buttons=buttons(others, knowledge))

@@ -7,6 +7,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet as SdkSlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clarify import ActionClarify, hedge_topic, hedgeable
@@ -168,8 +169,11 @@ def test_a_topic_far_enough_ahead_is_hedged_and_close_ones_are_not():
 async def test_a_hedged_answer_offers_the_other_topics(domain):
     ranking = [{"name": "withdrawal_failure", "confidence": 0.66}, {"name": "bill_error", "confidence": 0.12},
                {"name": "duplicate_charge", "confidence": 0.08}]
-    messages, _ = await run(ActionClarify(), sdk_tracker(None, ranking=ranking), domain)
+    messages, events = await run(ActionClarify(), sdk_tracker(None, ranking=ranking), domain)
     assert messages[0]["topic"] == "withdrawal_failure" and messages[0]["hedged"]
+    assert SdkSlotSet("topic", "withdrawal_failure") in events
+    # The console counts a clarify_attempts set by action_clarify as a clarification: this turn was answered.
+    assert not any(event["name"] == "clarify_attempts" for event in events)
     assert "不是这个问题" in messages[-1]["text"]
     assert [b["payload"] for b in messages[-1]["buttons"]] == ["/bill_error", "/duplicate_charge"]
 
