@@ -138,8 +138,8 @@ def read_follow_up(
         return FollowUp(HAPPENED, "fraud_check", context.product)
     if numbers:
         return FollowUp(NUMBER, "fraud_check", context.product) if topic in rules.number_topics else None
-    if topic in rules.number_topics and rules.this_number.search(words) and len(words) <= rules.longest:
-        return FollowUp(NUMBER, "fraud_check", context.product)  # the line just given: action_follow_up checks it
+    if topic == "ask_hotline" and rules.this_number.search(words) and len(words) <= rules.longest:
+        return FollowUp(NUMBER, "fraud_check", context.product)  # the card's line: action_follow_up checks it
     if not words or len(words) > rules.longest:
         return None
 
