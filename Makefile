@@ -71,7 +71,7 @@ validate: .venv/installed build/jieba/userdict.txt ## check domain, rules and tr
 # Real customers' questions (../shared/real-customers/README.md), scored beside the two files when the file is there.
 export REAL_DEV ?= ../shared/real-customers/dev.tsv
 
-eval: .venv/dev-installed build/jieba/userdict.txt ## accuracy vs two peers (blind, held-out, real customers, CV): reports/eval.md
+eval: .venv/dev-installed build/jieba/userdict.txt $(MODEL) ## accuracy vs two peers (blind, held-out, real customers, CV) and follow-ups: reports/eval.md
 	$(VENV_BIN)/python -m eval.run_eval $(EVAL_ARGS)
 
 .PHONY: eval

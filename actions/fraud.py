@@ -3,16 +3,16 @@ hotline data only."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
-from actions.replies import entity_values, hotline_line, number_verdict, resolve_product
-from common.conversation import CLARIFY_ATTEMPTS_SLOT
-from common.knowledge import load_knowledge
+from actions.replies import answer_metadata, entity_values, hotline_line, number_verdict, resolve_product
+from common.conversation import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT
+from common.knowledge import Knowledge, load_knowledge
 from common.text import normalize
 
 
@@ -27,14 +27,30 @@ class ActionCheckFraud(Action):
         numbers = list(dict.fromkeys(entity_values(tracker, "phone_number")))
         text = normalize(tracker.latest_message.get("text"))
         kind = None if numbers else knowledge.fraud_kind(text)
+        product = resolve_product(tracker, knowledge)
+        events: List[EventType] = [SlotSet(TOPIC_SLOT, "fraud_check")]
         if kind == "fraud_happened" or (kind and not knowledge.sounds_like_scam(text)):
             # Harm already done: what to do now, then the line that can freeze the account.
-            dispatcher.utter_message(text=knowledge.template(kind))
-            return hand_off(dispatcher, knowledge, resolve_product(tracker, knowledge), tracker)
-        lines = [number_verdict(digits, knowledge) for digits in numbers]
-        lines.append(knowledge.template("anti_fraud" if numbers else "scam_warning"))
-        services = knowledge.services_for(resolve_product(tracker, knowledge))
-        if len(services) == 1:
-            lines.append(hotline_line(services[0], knowledge))
-        dispatcher.utter_message(text="\n".join(lines))
-        return [SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0)]
+            return events + after_fraud(dispatcher, knowledge, product, tracker, knowledge.template(kind))
+        return events + check_numbers(dispatcher, knowledge, numbers, product)
+
+
+def after_fraud(dispatcher: CollectingDispatcher, knowledge: Knowledge, product: Optional[str], tracker: Tracker,
+                steps: str, **metadata: Any) -> List[EventType]:
+    """What to do now that money or an account is gone, then the card of the line that can freeze it."""
+    dispatcher.utter_message(text=steps, **answer_metadata("fraud_check", knowledge.services_for(product), **metadata))
+    return hand_off(dispatcher, knowledge, product, tracker)
+
+
+def check_numbers(dispatcher: CollectingDispatcher, knowledge: Knowledge, numbers: List[str], product: Optional[str],
+                  **metadata: Any) -> List[EventType]:
+    """Each quoted number's verdict and the anti-fraud reminder; the scam warning when none is quoted."""
+    lines = [number_verdict(digits, knowledge) for digits in numbers]
+    lines.append(knowledge.template("anti_fraud" if numbers else "scam_warning"))
+    services = knowledge.services_for(product)
+    if len(services) == 1:
+        lines.append(hotline_line(services[0], knowledge))
+    dispatcher.utter_message(text="\n".join(lines), **answer_metadata("fraud_check", services, **metadata))
+    # "95188是什么电话" then "打不通怎么办": the line just confirmed is the service in context.
+    confirmed = [SlotSet(PRODUCT_SLOT, services[0].key)] if len(services) == 1 else []
+    return [SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0), *confirmed]

@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.replies import (
+    answer_metadata,
     entity_values,
     hotline_card,
     hotline_line,
@@ -72,8 +73,10 @@ class ActionHandoff(Action):
         # "客服电话是400-680-8581吗": answer the quoted number before giving the real one.
         for digits in dict.fromkeys(entity_values(tracker, "phone_number")):
             dispatcher.utter_message(text=number_verdict(digits, knowledge))
-        product = resolve_product(tracker, knowledge, tracker.get_slot(TOPIC_SLOT))
-        return hand_off(dispatcher, knowledge, product, tracker)
+        topic = tracker.get_slot(TOPIC_SLOT)
+        product = resolve_product(tracker, knowledge, topic)
+        # After a card that followed no problem, "那小米贷款的呢" asks for another service's card.
+        return [SlotSet(TOPIC_SLOT, topic or "ask_hotline"), *hand_off(dispatcher, knowledge, product, tracker)]
 
 
 class ActionTellServiceHours(Action):
@@ -85,13 +88,19 @@ class ActionTellServiceHours(Action):
     ) -> List[EventType]:
         knowledge = load_knowledge()
         product = resolve_product(tracker, knowledge, tracker.get_slot(TOPIC_SLOT))
-        services = knowledge.services_for(product) or list(knowledge.services.values())
-        now = now_in_service_timezone()
-        blocks = [knowledge.topics["service_hours"].answer_for(product)]
-        for service in services:
-            blocks.append("\n".join([hotline_line(service, knowledge), *hours_lines(service, knowledge, now)]))
-        dispatcher.utter_message(text="\n\n".join(blocks))
-        events: List[EventType] = [SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0)]
-        if len(services) == 1:
-            events.append(SlotSet(PRODUCT_SLOT, services[0].key))
-        return events
+        return tell_service_hours(dispatcher, knowledge, product)
+
+
+def tell_service_hours(dispatcher: CollectingDispatcher, knowledge: Knowledge, product: Optional[str],
+                       lead: Optional[str] = None, topic: str = "service_hours", **metadata: Any) -> List[EventType]:
+    """Each service's line with its hours and whether it is staffed now; all services when none is known."""
+    services = knowledge.services_for(product) or list(knowledge.services.values())
+    now = now_in_service_timezone()
+    blocks = [lead or knowledge.topics["service_hours"].answer_for(product)]
+    for service in services:
+        blocks.append("\n".join([hotline_line(service, knowledge), *hours_lines(service, knowledge, now)]))
+    dispatcher.utter_message(text="\n\n".join(blocks), **answer_metadata(topic, services, **metadata))
+    events: List[EventType] = [SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0), SlotSet(TOPIC_SLOT, topic)]
+    if len(services) == 1:
+        events.append(SlotSet(PRODUCT_SLOT, services[0].key))
+    return events

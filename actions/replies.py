@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from rasa_sdk import Tracker
 
-from common.conversation import PRODUCT_SLOT
+from common.conversation import ANSWER_SERVICE_KEY, ANSWER_TOPIC_KEY, PRODUCT_SLOT
 from common.knowledge import SERVICE_TIMEZONE, Knowledge, Service, UnofficialNumber
 from common.text import format_phone
 
@@ -19,15 +19,19 @@ def entity_values(tracker: Tracker, entity: str) -> List[str]:
 
 def resolve_product(tracker: Tracker, knowledge: Knowledge, topic: Optional[str] = None) -> Optional[str]:
     """The product this turn is about: named now, else set by an official hotline quoted now ("95188 打不进去"),
-    else implied by the topic, else the one from earlier."""
+    else implied by the topic, else the one from earlier. A brand named now that fits several services is the
+    topic's own service where it has one ("小米原装充电器" is 小米售后)."""
+    topic_entry = knowledge.topics.get(topic or "")
     named = entity_values(tracker, PRODUCT_SLOT)
     if named:
+        services = [service.key for service in knowledge.services_for(named[-1])]
+        if len(services) > 1 and topic_entry and topic_entry.default_product in services:
+            return topic_entry.default_product
         return named[-1]
     quoted = [knowledge.lookup_number(digits) for digits in entity_values(tracker, "phone_number")]
     hotline_of = next((service for service in quoted if isinstance(service, Service)), None)
     if hotline_of:
         return hotline_of.key
-    topic_entry = knowledge.topics.get(topic or "")
     if topic_entry and topic_entry.default_product:
         return topic_entry.default_product
     return tracker.get_slot(PRODUCT_SLOT)
@@ -96,3 +100,12 @@ def now_in_service_timezone() -> datetime:
 
 def message(text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
     return {"text": text, "buttons": buttons or []}
+
+
+def answer_metadata(topic: str, services: List[Service], **more: Any) -> Dict[str, Any]:
+    """What an answer is about, stored with the bot's message (common/conversation.py): its topic, and its
+    service when it answers for one."""
+    about: Dict[str, Any] = {ANSWER_TOPIC_KEY: topic, **more}
+    if len(services) == 1:
+        about[ANSWER_SERVICE_KEY] = services[0].key
+    return about

@@ -9,3 +9,13 @@ CLARIFY_ACTION = "action_clarify"
 # A hotline card carries the key of its service under this name; Rasa stores it in the BotUttered event's
 # metadata, and the console counts handoffs by it, whatever the card's wording.
 HANDOFF_KEY = "handoff"
+
+# How the latest message leans on the conversation (common/follow_ups.py), set by the context policy
+# (pipeline/context_policy.py) for the action that answers it.
+FOLLOW_UP_SLOT = "follow_up"
+FOLLOW_UP_ACTION = "action_follow_up"
+# What an answer is about, in the BotUttered event's metadata beside HANDOFF_KEY: the topic and service it
+# answers and the follow-up kind it answers. `make eval` scores by them.
+ANSWER_TOPIC_KEY = "topic"
+ANSWER_SERVICE_KEY = "service"
+ANSWER_KIND_KEY = "follow_up"

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from common.follow_ups import ANY_SERVICE_TOPICS, Context, FollowUp, FollowUpRules, load_rules, read_follow_up
 from common.text import digits_only, find_phone_numbers, normalize
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
@@ -123,6 +124,25 @@ class Knowledge:
     fraud_kinds: Dict[str, Tuple[re.Pattern, ...]]
     person_requests: Tuple[re.Pattern, ...]
     rating_reasons: Tuple[str, ...] = ()  # offered after a 「不满意」 rating of a live chat
+    follow_ups: Optional[FollowUpRules] = None  # knowledge/follow_ups.yml
+
+    def read_follow_up(self, text: str, context: Context, named_products: List[str], numbers: List[str],
+                       clear_topic: Optional[str] = None) -> Optional[FollowUp]:
+        """The message as a follow-up of the conversation (common/follow_ups.py), or None."""
+        if self.follow_ups is None:
+            return None
+        return read_follow_up(self.follow_ups, text, context, named_products, self.alias_index(), numbers,
+                              self.topic_fits, clear_topic, self.intent_titles.get(context.topic or "", ""))
+
+    def topic_fits(self, topic: str, product: Optional[str]) -> bool:
+        """Whether the topic has an answer for that product: "那借呗呢" after a repair answer has none."""
+        services = [service.key for service in self.services_for(product)]
+        if not services:
+            return False
+        if topic in ANY_SERVICE_TOPICS or topic == "fraud_check":
+            return True
+        entry = self.topics.get(topic)
+        return entry is not None and (entry.default_product is None or entry.default_product in services)
 
     def intents_of_kind(self, kind: str) -> List[str]:
         return [key for key, intent in self.intents.items() if intent.kind == kind]
@@ -200,6 +220,8 @@ def _check_no_invented_numbers(knowledge: Knowledge) -> None:
         texts += [topic.default, *topic.by_product.values()]
     for variations in knowledge.responses.values():
         texts += [variation.get("text", "") for variation in variations]
+    if knowledge.follow_ups is not None:
+        texts += knowledge.follow_ups.texts()
     for text in texts:
         for mention in find_phone_numbers(normalize(text)):
             if mention.digits not in official:
@@ -283,11 +305,15 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         fraud_kinds={kind: _compile(scam_raw[kind]) for kind in ("fraud_happened", "unexplained_deduction")},
         person_requests=_compile(person_raw["patterns"]),
         rating_reasons=tuple(answers_raw.get("rating_reasons", ())),
+        follow_ups=load_rules(directory / "follow_ups.yml") if (directory / "follow_ups.yml").exists() else None,
     )
     for brand in ambiguous.values():
         unknown = set(brand.services) - set(services)
         if unknown:
             raise ValueError(f"ambiguous brand {brand.key} names unknown services {unknown}")
+    for topic_key in (knowledge.follow_ups.answers if knowledge.follow_ups else {}):
+        if topic_key not in topics:
+            raise ValueError(f"knowledge/follow_ups.yml answers for {topic_key}, which intents.yml has no answer for")
     for topic in topics.values():
         for product in [topic.default_product, *topic.by_product]:
             if product and product not in services:

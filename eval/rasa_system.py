@@ -138,10 +138,10 @@ async def parse_real_dev(processor) -> List[Dict[str, Any]]:
     guard included) and, for a clarification, the topics action_clarify would offer as buttons."""
     from rasa.core.channels.channel import UserMessage
 
-    from actions.clarify import choice_intents
+    from actions.clarify import choice_intents, hedge_topic, hedgeable
     from common.knowledge import load_knowledge
 
-    titles = load_knowledge().intent_titles
+    titles, topics = load_knowledge().intent_titles, hedgeable(load_knowledge())
     results = []
     for text, intent in load_real_dev(REAL_DEV_DATA):
         parsed = await processor.parse_message(UserMessage(text))
@@ -149,7 +149,11 @@ async def parse_real_dev(processor) -> List[Dict[str, Any]]:
         top = next((r for r in ranking if r.get("name") not in ("nlu_fallback", None)), {})
         item = prediction(text, intent, top.get("name"), top.get("confidence"))
         item["runtime"] = parsed["intent"]["name"]
-        item["choices"] = choice_intents(ranking, titles) if item["runtime"] == "nlu_fallback" else []
+        clarified = item["runtime"] == "nlu_fallback"
+        # 猜你想问: the best topic answered at once, the other choices offered under it
+        item["hedged"] = hedge_topic(ranking, topics) if clarified else None
+        item["choices"] = [c for c in choice_intents(ranking, titles) if c != item["hedged"]] if clarified else []
+        item["ranking"] = [[r["name"], round(r["confidence"], 4)] for r in ranking[:8] if r.get("name")]
         results.append(item)
     return results
 

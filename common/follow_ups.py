@@ -1,0 +1,172 @@
+"""A customer's next message read in the light of the conversation: "费用是？" after a repair answer asks what the
+repair costs, "那借呗呢" asks the same question for 借呗, "还是不行" after self-help wants a person, "我已经转了5000"
+after a scam warning reports a fraud.
+
+Rasa's NLU reads one message at a time. The Rasa server's ConversationContextPolicy (pipeline/context_policy.py)
+calls `read_follow_up` with what the tracker holds (the topic and service of the last answer, how long ago it
+was given) and, when the message is a follow-up, runs action_follow_up (actions/follow_up.py) with the reading
+in the `follow_up` slot. The phrases, how long context lasts and the answers are data: knowledge/follow_ups.yml.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+import yaml
+
+from common.text import normalize
+
+# The kinds of follow-up, as the follow_up slot, the eval and the tests name them.
+ASPECT, SWITCH, NOT_RESOLVED, HAPPENED, NUMBER = "aspect", "switch", "not_resolved", "happened", "number"
+# Topics that answer for any service (their answer is the service's card, hours or tips).
+ANY_SERVICE_TOPICS = ("ask_hotline", "service_hours", "call_tips", "contact_channels", "complaint")
+_NOT_WORDS = re.compile(r"[\W_]+")
+
+
+@dataclass(frozen=True)
+class FollowUpRules:
+    """knowledge/follow_ups.yml, compiled."""
+
+    context_seconds: float
+    longest: int
+    most_left_over: int
+    fillers: re.Pattern
+    own_topics: re.Pattern
+    happened_topics: Tuple[str, ...]
+    happened: Tuple[re.Pattern, ...]
+    not_resolved: Tuple[re.Pattern, ...]
+    number_topics: Tuple[str, ...]
+    this_number: re.Pattern
+    aspects: Dict[str, Tuple[re.Pattern, ...]]  # in the order they are checked
+    answers: Dict[str, Dict[str, str]]  # topic -> aspect -> answer
+    generic: Dict[str, str]  # aspect -> answer template
+    leads: Dict[str, str]
+
+    def texts(self) -> List[str]:
+        """Every text that can reach a customer (checked for phone numbers when the knowledge loads)."""
+        return [*self.generic.values(), *self.leads.values(),
+                *(text for by_aspect in self.answers.values() for text in by_aspect.values())]
+
+
+def load_rules(path: Path) -> FollowUpRules:
+    with path.open(encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+
+    def patterns(items: Iterable[str]) -> Tuple[re.Pattern, ...]:
+        return tuple(re.compile(item) for item in items)
+
+    return FollowUpRules(
+        context_seconds=float(raw["context_minutes"]) * 60,
+        longest=int(raw["longest_follow_up"]),
+        most_left_over=int(raw["most_left_over"]),
+        fillers=re.compile(raw["fillers"]),
+        own_topics=re.compile(raw["own_topics"]),
+        happened_topics=tuple(raw["happened"]["topics"]),
+        happened=patterns(raw["happened"]["patterns"]),
+        not_resolved=patterns(raw["not_resolved"]),
+        number_topics=tuple(raw["number_topics"]),
+        this_number=re.compile(raw["this_number"]),
+        aspects={aspect: patterns(items) for aspect, items in raw["aspects"].items()},
+        answers={topic: dict(by_aspect) for topic, by_aspect in raw["answers"].items()},
+        generic=dict(raw["generic"]),
+        leads=dict(raw["leads"]),
+    )
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the conversation holds when a message arrives."""
+
+    topic: Optional[str]  # the last topic answered
+    product: Optional[str]  # the service (or ambiguous brand) in context
+    idle_seconds: Optional[float]  # since the assistant's last reply; None: nothing before
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """How the message leans on the conversation: its kind, the topic and service to answer, the aspect asked."""
+
+    kind: str
+    topic: str
+    product: Optional[str]
+    aspect: Optional[str] = None
+
+    def to_slot(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_slot(cls, value: Optional[str]) -> Optional[FollowUp]:
+        try:
+            return cls(**json.loads(value)) if value else None
+        except (TypeError, ValueError):
+            return None
+
+
+def _remove(patterns: Iterable[re.Pattern], text: str) -> Tuple[str, bool]:
+    found = False
+    for pattern in patterns:
+        text, count = pattern.subn("", text)
+        found = found or count > 0
+    return text, found
+
+
+def read_follow_up(
+    rules: FollowUpRules,
+    text: str,
+    context: Context,
+    named_products: List[str],
+    aliases: Dict[str, str],
+    numbers: List[str],
+    topic_fits: Callable[[str, Optional[str]], bool],
+    clear_topic: Optional[str] = None,
+    topic_title: str = "",
+) -> Optional[FollowUp]:
+    """The message as a follow-up of the conversation, or None: then it is read on its own, as without context.
+
+    named_products: product keys the entity ruler found in the message; aliases: normalised alias -> product key;
+    numbers: phone numbers quoted in the message; topic_fits(topic, product): whether that topic has an answer
+    for that product; clear_topic: the problem the NLU is sure the message is about on its own, if any;
+    topic_title: the title of the last topic (its own words do not make a new question: 维修 after a repair)."""
+    if not context.topic or context.idle_seconds is None or context.idle_seconds > rules.context_seconds:
+        return None
+    topic, words = context.topic, _NOT_WORDS.sub("", normalize(text))
+    if topic in rules.happened_topics and _remove(rules.happened, words)[1]:
+        return FollowUp(HAPPENED, "fraud_check", context.product)
+    if numbers:
+        return FollowUp(NUMBER, "fraud_check", context.product) if topic in rules.number_topics else None
+    if topic == "ask_hotline" and rules.this_number.search(words) and len(words) <= rules.longest:
+        return FollowUp(NUMBER, "fraud_check", context.product)  # the card's line: action_follow_up checks it
+    if not words or len(words) > rules.longest:
+        return None
+
+    def left_over(rest: str) -> str:
+        for alias in sorted((a for a, key in aliases.items() if key in named_products), key=len, reverse=True):
+            rest = rest.replace(alias, "")
+        return rules.fillers.sub("", rest)
+
+    if named_products:
+        # "那借呗呢": nothing but the product; "那花呗怎么还": and an aspect. "随星借这个月要还多少钱" is a question
+        # of its own that the NLU is sure of.
+        rest, _ = _remove((p for ps in rules.aspects.values() for p in ps), words)
+        product = named_products[-1]
+        new_question = clear_topic not in (None, topic) and bool(left_over(words))
+        if len(left_over(rest)) <= rules.most_left_over and not new_question and topic_fits(topic, product):
+            return FollowUp(SWITCH, topic, product)
+        return None
+    kinds = [("time", rules.aspects["time"]), (NOT_RESOLVED, rules.not_resolved),
+             *((aspect, patterns) for aspect, patterns in rules.aspects.items() if aspect != "time")]
+    for kind, patterns in kinds:
+        rest, found = _remove(patterns, words)
+        rest = left_over(rest)
+        if not found or len(rest) > rules.most_left_over:  # "我已经换过卡了" leaves 过卡: still the topic
+            continue
+        if kind == NOT_RESOLVED:
+            return FollowUp(NOT_RESOLVED, topic, context.product)
+        # "利息要多少钱" after a repair answer asks about interest (a word of another topic than the last one's title)
+        if not any(word not in topic_title for word in rules.own_topics.findall(rest)):
+            return FollowUp(ASPECT, topic, context.product, kind)
+    return None

@@ -1,0 +1,87 @@
+"""The policy that reads a message in the light of the conversation (common/follow_ups.py).
+
+Rasa's NLU reads one message at a time, and each intent's rule answers it as if it came alone: "费用是？" after
+a repair answer was the loan fees answer. A policy sees the tracker: the topic and service of the last answer
+(the `topic` and `product` slots the actions set) and when it was given. When the latest message is a
+follow-up, this policy predicts action_follow_up with the reading in the `follow_up` slot, and wins over the
+rules by its priority; otherwise it predicts nothing and the rules answer as before. Context lasts
+`context_minutes` (knowledge/follow_ups.yml) after the assistant's last reply.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from common.conversation import FOLLOW_UP_ACTION, FOLLOW_UP_SLOT, PRODUCT_SLOT, TOPIC_SLOT
+from common.follow_ups import Context, FollowUp
+from common.knowledge import load_knowledge
+
+# Above RulePolicy's 6: where both are sure, the conversation's reading of a follow-up wins.
+DEFAULT_PRIORITY = 7
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
+class ConversationContextPolicy(Policy):
+    """Predicts action_follow_up for a message that leans on the previous turn; nothing otherwise."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"priority": DEFAULT_PRIORITY}
+
+    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+                 execution_context: ExecutionContext, **kwargs: Any) -> None:
+        super().__init__(config, model_storage, resource, execution_context, **kwargs)
+
+    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+        return self._resource  # nothing to learn: the phrases and answers are data (knowledge/follow_ups.yml)
+
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
+                                     **kwargs: Any) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        if tracker.latest_action_name == FOLLOW_UP_ACTION:
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+            return self._prediction(probabilities)
+        follow_up = read_from_tracker(tracker) if tracker.latest_action_name == ACTION_LISTEN_NAME else None
+        if follow_up is None:
+            return self._prediction(probabilities)
+        probabilities[domain.index_for_action(FOLLOW_UP_ACTION)] = 1.0
+        return self._prediction(probabilities, optional_events=[SlotSet(FOLLOW_UP_SLOT, follow_up.to_slot())])
+
+
+def read_from_tracker(tracker: DialogueStateTracker) -> Optional[FollowUp]:
+    """The latest message as a follow-up of what the tracker holds, or None."""
+    message = tracker.latest_message
+    text = (message.text or "") if message else ""
+    if not text or text.startswith("/"):  # a button's payload says exactly what it means
+        return None
+    knowledge = load_knowledge()
+    entities = message.entities or []
+    named = [str(e["value"]) for e in entities if e.get("entity") == PRODUCT_SLOT]
+    numbers = [str(e["value"]) for e in entities if e.get("entity") == "phone_number"]
+    intent = (message.intent or {}).get("name")
+    clear_topic = intent if intent in knowledge.intents and knowledge.intents[intent].kind == "problem" else None
+    context = Context(tracker.get_slot(TOPIC_SLOT), tracker.get_slot(PRODUCT_SLOT), idle_seconds(tracker))
+    return knowledge.read_follow_up(text, context, named, numbers, clear_topic)
+
+
+def idle_seconds(tracker: DialogueStateTracker) -> Optional[float]:
+    """Seconds from the assistant's last reply to the latest message; None when it has not replied yet."""
+    latest: Optional[float] = None
+    for event in reversed(tracker.events):
+        if latest is None:
+            if isinstance(event, UserUttered):
+                latest = event.timestamp
+        elif isinstance(event, BotUttered):
+            return latest - event.timestamp
+    return None

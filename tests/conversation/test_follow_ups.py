@@ -1,0 +1,193 @@
+"""Follow-ups that lean on the previous turn (issue 26): read with the conversation's topic and service, answered
+from the source documents' facts, for all three services; and context that does not stick where it should not."""
+
+import json
+import urllib.request
+
+import pytest
+
+from tests.conversation.conftest import Conversation
+
+# What the documents say about a repair's cost: no price, what decides it, where to ask.
+REPAIR_COST = ("保修期内", "人为损坏", "备件价格")
+
+
+def replies_about(conversation: Conversation, message: str) -> list:
+    """The metadata of the replies to message (what each answer is about, as actions/replies.py marks it)."""
+    conversation.say(message)
+    events = conversation.stored_events()
+    last_user = max(i for i, event in enumerate(events) if event["event"] == "user")
+    return [event.get("metadata") or {} for event in events[last_user:] if event["event"] == "bot"]
+
+
+# 1. Asking about the answer just given -------------------------------------------------------------------------
+
+def test_the_cost_of_a_repair_just_explained(conversation):
+    conversation.say("我的小米手机屏幕摔碎了")
+    answer = conversation.text("费用是？")
+    assert all(fact in answer for fact in REPAIR_COST), answer
+    assert "借款合同" not in answer  # today's mistake: the loan fees answer
+    assert not any(ch.isdigit() for ch in answer.replace("1年", "")), "no invented price or duration"
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "expected"),
+    [
+        ("手机屏幕摔碎了怎么修", "过保了呢", "备件价格"),
+        ("手机屏幕摔碎了怎么修", "多久能好", "几小时到几天"),
+        ("耳机坏了想修", "去哪里修", "授权服务中心"),
+        ("耳机坏了想修", "要带什么", "保修卡"),
+        ("我想退货", "需要什么材料", "配件齐全"),
+        ("米家灯泡连不上", "具体怎么弄", "重置"),
+        ("我想提高花呗额度", "收费吗", "不收任何费用"),
+        ("随星借额度被冻结了", "多久能好", "几个工作日"),
+        ("小米贷款还款失败了", "去哪里办", "天星金融App"),
+        ("花呗被重复扣款了", "要准备什么", "时间和金额"),
+    ],
+)
+def test_an_aspect_of_the_last_answer(conversation, first, follow_up, expected):
+    conversation.say(first)
+    assert expected in conversation.text(follow_up)
+
+
+def test_weekend_after_a_loan_answer_gives_that_lines_hours(conversation):
+    conversation.say("随星借还款失败了")
+    answer = conversation.text("周末能打电话吗")
+    assert "400-100-3399" in answer and "09:00–18:00" in answer and "95188" not in answer
+
+
+def test_an_aspect_without_figures_says_where_the_figure_is(conversation):
+    conversation.say("余额宝提现失败")
+    answer = conversation.text("要多久")
+    assert "没有写具体时间" in answer and "支付宝App" in answer
+
+
+# 2. The same question for another service ----------------------------------------------------------------------
+
+def test_the_hotline_for_another_service(conversation):
+    assert "400-100-5678" in conversation.text("小米售后电话是多少")
+    answer = conversation.text("那小米贷款的呢")
+    assert "400-100-3399" in answer and "400-100-5678" not in answer
+
+
+def test_the_after_sales_hotline_after_the_loan_one(conversation):
+    assert "400-100-3399" in conversation.text("天星金融客服电话")
+    answer = conversation.text("那小米售后呢")
+    assert "400-100-5678" in answer and "400-100-3399" not in answer
+
+
+def test_a_loan_answer_for_jiebei(conversation):
+    conversation.say("我的小米贷款还款失败了")
+    about = replies_about(conversation, "那借呗呢")
+    assert about[0]["topic"] == "repayment_failure" and about[0]["service"] == "alipay"
+    assert "95188" in conversation.text("没解决")
+
+
+def test_how_to_repay_huabei_after_a_loan_repayment_date(conversation):
+    conversation.say("随星借的还款日在哪看")
+    answer = conversation.text("那花呗怎么还")
+    assert "支付宝App" in answer and "天星金融" not in answer
+
+
+def test_service_hours_for_another_service(conversation):
+    assert "09:00–18:00" in conversation.text("天星金融客服几点上班")
+    answer = conversation.text("那支付宝的呢")
+    assert "95188" in answer and "400-100-3399" not in answer
+
+
+# 3. Not resolved, what next, a person ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "hotline"),
+    [
+        ("余额宝提现失败了", "人呢", "95188"),
+        ("手机屏幕摔碎了", "还是不行", "400-100-5678"),
+        ("随星借还款失败了", "我试过了", "400-100-3399"),
+        ("花呗额度被冻结了", "有人吗", "95188"),
+    ],
+)
+def test_not_resolved_gets_the_topics_hotline(conversation, first, follow_up, hotline):
+    conversation.say(first)
+    answer = conversation.text(follow_up)
+    assert hotline in answer and "太好了" not in answer
+
+
+def test_what_now_after_a_hotline_card(conversation):
+    conversation.say("天星金融人工客服")
+    answer = conversation.text("那怎么办")
+    assert "400-100-3399" in answer and "没太看懂" not in answer
+
+
+# 4. What already happened ----------------------------------------------------------------------------------------
+
+def test_a_fraud_victim_gets_the_steps_for_now(conversation):
+    assert "诈骗" in conversation.text("有人打电话说可以内部提额，要先交手续费")
+    answer = conversation.text("我已经转了5000")
+    assert "冻结" in answer and "报警" in answer and "证据" in answer
+    assert "您是想问" not in answer
+
+
+def test_a_fee_paid_to_someone_posing_as_the_lender_gets_the_steps_and_the_lenders_line(conversation):
+    assert "诈骗" in conversation.text("有人冒充天星金融客服让我先交保证金才能放款")
+    answer = conversation.text("我已经交了2000")
+    assert "报警" in answer and "400-100-3399" in answer
+
+
+def test_a_changed_card_after_repayment_advice_gets_the_next_step(conversation):
+    conversation.say("借呗还款失败了")
+    answer = conversation.text("我已经换过卡了")
+    assert "95188" in answer
+
+
+# 5. A number in context ------------------------------------------------------------------------------------------
+
+def test_another_number_after_a_number_check(conversation):
+    assert "不是" in conversation.text("400-680-8581是小米的客服吗")
+    assert "支付宝" in conversation.text("那95188呢")
+
+
+def test_a_number_alone_after_asking_whether_a_number_is_real(conversation):
+    conversation.say("有个号码说是天星金融的，这个号码是真的吗")
+    assert "天星金融" in conversation.text("4001003399")
+
+
+def test_is_this_number_real_after_a_hotline_card_checks_the_line_just_given(conversation):
+    conversation.say("余额宝人工客服电话")
+    answer = conversation.text("这个号码是真的吗")
+    assert "95188" in answer and "官方客服热线" in answer and "诈骗" not in answer
+
+
+# 7. Context does not stick where it should not -------------------------------------------------------------------
+
+def test_a_new_clear_question_wins_over_the_old_topic(conversation):
+    conversation.say("手机屏幕摔碎了")
+    about = replies_about(conversation, "我的借呗额度被冻结了")
+    assert about[0]["topic"] == "quota_frozen"
+
+
+def test_a_follow_up_with_nothing_before_gets_todays_behaviour(conversation):
+    about = replies_about(conversation, "费用是？")
+    assert not any(a.get("follow_up") for a in about)
+
+
+def _put_events(conversation: Conversation, events: list) -> None:
+    server = conversation.server
+    request = urllib.request.Request(
+        f"{server.url}/conversations/{conversation.sender}/tracker/events?token={server.auth_token}",
+        data=json.dumps(events).encode(), headers={"Content-Type": "application/json"}, method="PUT",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+
+
+@pytest.mark.parametrize(("minutes_ago", "read_as_follow_up"), [(5, True), (31, False)])
+def test_the_topic_expires_after_half_an_hour(assistant, minutes_ago, read_as_follow_up):
+    earlier = Conversation(assistant)
+    earlier.say("我的小米手机屏幕摔碎了")
+    events = earlier.stored_events()
+    for event in events:  # the same conversation, as if it had happened that long ago
+        event["timestamp"] -= minutes_ago * 60
+    later = Conversation(assistant)
+    _put_events(later, events)
+    answer = later.text("要多少钱")
+    assert all(fact in answer for fact in REPAIR_COST) == read_as_follow_up, answer

@@ -1,0 +1,186 @@
+"""Reading a message in the light of the conversation (common/follow_ups.py, knowledge/follow_ups.yml), the context
+policy on real Rasa trackers, and the follow-up action with the SDK's dispatcher and the real knowledge."""
+
+import pytest
+import yaml
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet as SdkSlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clarify import ActionClarify, hedge_topic, hedgeable
+from actions.follow_up import ActionFollowUp
+from common.follow_ups import Context, FollowUp
+from common.knowledge import load_knowledge
+from pipeline.context_policy import idle_seconds, read_from_tracker
+from tests.conftest import ROOT, assert_only_official_numbers
+
+REPAIR = Context("after_sales_repair", "xiaomi_after_sales", 20.0)
+
+
+def read(text, context=REPAIR, named=(), numbers=(), clear_topic=None):
+    return load_knowledge().read_follow_up(text, context, list(named), list(numbers), clear_topic)
+
+
+@pytest.mark.parametrize(
+    ("text", "aspect"),
+    [("费用是？", "cost"), ("过保了呢", "cost"), ("多久能好", "duration"), ("去哪里办", "where"),
+     ("具体怎么弄", "how"), ("要带什么", "prepare"), ("周末呢", "time"), ("晚上能打吗", "time")],
+)
+def test_aspects_of_the_last_answer(text, aspect):
+    assert read(text) == FollowUp("aspect", "after_sales_repair", "xiaomi_after_sales", aspect)
+
+
+@pytest.mark.parametrize("text", ["还是不行", "我试过了", "那怎么办", "人呢", "有人吗", "我已经换过卡了", "亲 在么",
+                                  "还没到账", "已经寄回去了"])
+def test_not_resolved_or_a_person(text):
+    assert read(text).kind == "not_resolved"
+
+
+def test_the_same_question_for_another_service():
+    follow_up = read("那借呗呢", Context("repayment_failure", "tianxing_loan", 5), named=["alipay"])
+    assert follow_up == FollowUp("switch", "repayment_failure", "alipay")
+    # A repair has no answer for 支付宝: the message is read on its own.
+    assert read("那支付宝呢", named=["alipay"]) is None
+
+
+def test_money_sent_after_a_scam_warning_is_fraud_that_happened():
+    assert read("我已经转了5000", Context("fraud_check", None, 5)).kind == "happened"
+    assert read("我已经转了5000") is None  # after a repair answer it is no fraud report: read on its own
+
+
+def test_a_number_after_a_number_check():
+    assert read("4001003399", Context("fraud_check", None, 5), numbers=["4001003399"]).kind == "number"
+    assert read("4001003399", numbers=["4001003399"]) is None
+    assert read("这个号码是真的吗", Context("ask_hotline", "alipay", 5)).kind == "number"
+
+
+@pytest.mark.parametrize(
+    ("text", "clear_topic"),
+    [("我的借呗额度被冻结了怎么办", "quota_frozen"), ("利息要多少钱", "interest_fees"), ("谢谢", None),
+     ("好的", None), ("没用过花呗怎么扣钱了", "fraud_check")],
+)
+def test_a_message_of_its_own_is_not_a_follow_up(text, clear_topic):
+    assert read(text, clear_topic=clear_topic) is None
+
+
+def test_no_topic_or_an_old_one_gives_no_follow_up():
+    assert read("要多少钱", Context(None, None, None)) is None
+    minutes = load_knowledge().follow_ups.context_seconds / 60
+    assert read("要多少钱", Context("after_sales_repair", None, (minutes + 1) * 60)) is None
+    assert read("要多少钱", Context("after_sales_repair", None, (minutes - 1) * 60)) is not None
+
+
+def test_aspect_answers_name_only_official_numbers_and_known_topics():
+    knowledge = load_knowledge()
+    for topic, by_aspect in knowledge.follow_ups.answers.items():
+        assert topic in knowledge.topics
+        assert set(by_aspect) <= set(knowledge.follow_ups.aspects)
+    for text in knowledge.follow_ups.texts():
+        assert_only_official_numbers(text)
+
+
+# The policy's reading of a real Rasa tracker ---------------------------------------------------------------------
+
+def rasa_tracker(gap_seconds, topic="after_sales_repair", text="要多少钱", intent="interest_fees"):
+    domain = Domain.from_path(ROOT / "domain.yml")
+    events = [
+        UserUttered("手机屏幕摔碎了", {"name": "after_sales_repair", "confidence": 0.95}, timestamp=1000.0),
+        ActionExecuted("action_answer_problem", timestamp=1000.1),
+        BotUttered("设备需要维修可以这样办", timestamp=1000.2),
+        SlotSet("topic", topic, timestamp=1000.2),
+        SlotSet("product", "xiaomi_after_sales", timestamp=1000.2),
+        ActionExecuted("action_listen", timestamp=1000.3),
+        UserUttered(text, {"name": intent, "confidence": 0.9}, timestamp=1000.2 + gap_seconds),
+    ]
+    return DialogueStateTracker.from_events("u", events, slots=domain.slots)
+
+
+def test_the_policy_reads_the_tracker_and_the_time_since_the_last_reply():
+    assert idle_seconds(rasa_tracker(120)) == pytest.approx(120)
+    assert read_from_tracker(rasa_tracker(120)) == FollowUp("aspect", "after_sales_repair", "xiaomi_after_sales",
+                                                            "cost")
+    assert read_from_tracker(rasa_tracker(3600)) is None
+
+
+# The action --------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def domain():
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+def sdk_tracker(follow_up, entities=(), ranking=None, slots=None):
+    latest = {"intent": {"name": "nlu_fallback", "confidence": 0.5}, "text": "",
+              "entities": [{"entity": e, "value": v} for e, v in entities], "intent_ranking": ranking or []}
+    slot_values = {"product": None, "topic": None, "clarify_attempts": 0,
+                   "follow_up": follow_up.to_slot() if follow_up else None, **(slots or {})}
+    return Tracker("user", slot_values, latest, [], False, None, {}, "action_listen")
+
+
+async def run(action, tracker, domain):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, domain)
+    for message in dispatcher.messages:
+        assert_only_official_numbers(message["text"] or "")
+    return dispatcher.messages, events
+
+
+async def test_a_repairs_cost_says_what_decides_it_and_no_price(domain):
+    follow_up = FollowUp("aspect", "after_sales_repair", "xiaomi_after_sales", "cost")
+    messages, _ = await run(ActionFollowUp(), sdk_tracker(follow_up), domain)
+    assert "保修期内" in messages[0]["text"] and "备件价格" in messages[0]["text"]
+    assert messages[0]["topic"] == "after_sales_repair" and messages[0]["aspect"] == "cost"
+
+
+async def test_an_aspect_without_an_answer_of_its_own_says_where_to_look(domain):
+    follow_up = FollowUp("aspect", "withdrawal_failure", "alipay", "duration")
+    messages, _ = await run(ActionFollowUp(), sdk_tracker(follow_up), domain)
+    assert "没有写具体时间" in messages[0]["text"] and "支付宝App" in messages[0]["text"]
+
+
+async def test_fraud_that_happened_gets_the_steps_and_the_card(domain):
+    messages, _ = await run(ActionFollowUp(), sdk_tracker(FollowUp("happened", "fraud_check", "alipay")), domain)
+    assert "报警" in messages[0]["text"] and "冻结" in messages[0]["text"]
+    assert "95188" in messages[-1]["text"]
+
+
+async def test_not_resolved_hands_off_to_the_topics_service(domain):
+    follow_up = FollowUp("not_resolved", "after_sales_repair", "xiaomi_after_sales")
+    messages, _ = await run(ActionFollowUp(), sdk_tracker(follow_up), domain)
+    assert "400-100-5678" in messages[-1]["text"] and messages[-1]["handoff"] == "xiaomi_after_sales"
+
+
+# 猜你想问 and context in the clarification -------------------------------------------------------------------------
+
+def test_a_topic_far_enough_ahead_is_hedged_and_close_ones_are_not():
+    topics = hedgeable(load_knowledge())
+    ahead = [{"name": "nlu_fallback", "confidence": 0.7}, {"name": "withdrawal_failure", "confidence": 0.65},
+             {"name": "bill_error", "confidence": 0.1}]
+    close = [{"name": "withdrawal_failure", "confidence": 0.4}, {"name": "bill_error", "confidence": 0.35}]
+    out_of_scope_first = [{"name": "out_of_scope", "confidence": 0.6}, {"name": "bill_error", "confidence": 0.1}]
+    assert hedge_topic(ahead, topics) == "withdrawal_failure"
+    assert hedge_topic(close, topics) is None
+    assert hedge_topic(out_of_scope_first, topics) is None
+
+
+async def test_a_hedged_answer_offers_the_other_topics(domain):
+    ranking = [{"name": "withdrawal_failure", "confidence": 0.66}, {"name": "bill_error", "confidence": 0.12},
+               {"name": "duplicate_charge", "confidence": 0.08}]
+    messages, events = await run(ActionClarify(), sdk_tracker(None, ranking=ranking), domain)
+    assert messages[0]["topic"] == "withdrawal_failure" and messages[0]["hedged"]
+    assert SdkSlotSet("topic", "withdrawal_failure") in events
+    # The console counts a clarify_attempts set by action_clarify as a clarification: this turn was answered.
+    assert not any(event["name"] == "clarify_attempts" for event in events)
+    assert "不是这个问题" in messages[-1]["text"]
+    assert [b["payload"] for b in messages[-1]["buttons"]] == ["/bill_error", "/duplicate_charge"]
+
+
+async def test_a_clarification_puts_the_conversations_service_first(domain):
+    ranking = [{"name": "interest_fees", "confidence": 0.3}, {"name": "spare_parts", "confidence": 0.25},
+               {"name": "after_sales_repair", "confidence": 0.2}]
+    slots = {"topic": "after_sales_repair", "product": "xiaomi_after_sales"}
+    messages, _ = await run(ActionClarify(), sdk_tracker(None, ranking=ranking, slots=slots), domain)
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/spare_parts", "/after_sales_repair", "/interest_fees"]
