@@ -9,9 +9,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
-from actions.replies import product_buttons, resolve_product
+from actions.replies import knowledge_for, product_buttons, resolve_product
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT
-from common.knowledge import load_knowledge
 from common.text import normalize
 
 
@@ -24,7 +23,7 @@ class ActionAnswerProblem(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        knowledge = load_knowledge()
+        knowledge = knowledge_for(tracker)
         topic_key = tracker.get_intent_of_latest_message()
         topic = knowledge.topics.get(topic_key)
         if topic is None:  # a rule points an intent here that has no answer in intents.yml

@@ -8,9 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.replies import all_hotlines, resolve_product
+from actions.replies import all_hotlines, knowledge_for, resolve_product
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, TOPIC_SLOT
-from common.knowledge import load_knowledge
 
 MAX_ATTEMPTS = 2
 # Four short titles still fit on two lines of a phone's chat. On real customers' questions the right topic
@@ -27,7 +26,7 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        knowledge = load_knowledge()
+        knowledge = knowledge_for(tracker)
         attempts = int(tracker.get_slot(CLARIFY_ATTEMPTS_SLOT) or 0) + 1
 
         if attempts >= MAX_ATTEMPTS:

@@ -193,20 +193,26 @@ def _read_yaml(path: Path) -> dict:
         return yaml.safe_load(handle)
 
 
-def _check_no_invented_numbers(knowledge: Knowledge) -> None:
-    official = {service.dial for service in knowledge.services.values()}
+def unlisted_numbers(text: str, services: Dict[str, Service]) -> List[str]:
+    """The phone numbers in `text` that are not a hotline of `services` (knowledge/services.yml), as digits."""
+    official = {service.dial for service in services.values()}
+    found = (mention.digits for mention in find_phone_numbers(normalize(text)))
+    return list(dict.fromkeys(digits for digits in found if digits not in official))
+
+
+def check_no_invented_numbers(knowledge: Knowledge) -> None:
     texts = [*knowledge.templates.values()]
     for topic in knowledge.topics.values():
         texts += [topic.default, *topic.by_product.values()]
+    for service in knowledge.services.values():
+        texts += [service.human_agent_tip, service.hours.note if service.hours else ""]
     for variations in knowledge.responses.values():
         texts += [variation.get("text", "") for variation in variations]
     for text in texts:
-        for mention in find_phone_numbers(normalize(text)):
-            if mention.digits not in official:
-                raise ValueError(
-                    f"knowledge/ mentions {mention.digits} in an answer or reply, which is not a hotline "
-                    "in knowledge/services.yml"
-                )
+        for digits in unlisted_numbers(text, knowledge.services):
+            raise ValueError(
+                f"knowledge/ mentions {digits} in an answer or reply, which is not a hotline in knowledge/services.yml"
+            )
 
 
 def _check_catalogue(knowledge: Knowledge) -> None:
@@ -292,6 +298,6 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         for product in [topic.default_product, *topic.by_product]:
             if product and product not in services:
                 raise ValueError(f"topic {topic.key} names unknown service {product}")
-    _check_no_invented_numbers(knowledge)
+    check_no_invented_numbers(knowledge)
     _check_catalogue(knowledge)
     return knowledge
