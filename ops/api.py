@@ -15,6 +15,7 @@ import functools
 import hmac
 import io
 import json
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -24,17 +25,22 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tupl
 from aiohttp import web
 
 from common.knowledge import load_knowledge
+from common.knowledge_store import KnowledgeStore
 from common.live_chat import LiveChats
 from common.tracker_db import engine_from_env
 from ops import inbox, metrics
+from ops.knowledge_api import OPERATOR_KEY, KnowledgeAPI, add_knowledge_api
 from ops.live_api import AGENT_KEY, add_live_chat_api
 from ops.masking import mask_for_display
+from ops.operators import ADMIN_NAME, Operators
 from ops.retrain import Retrainer, RetrainSettings
 from ops.store import TrackerEvents
 
 ROOT = Path(__file__).resolve().parent.parent
 API_PREFIX = "/ops/api/"
 AGENT_API_PREFIX = API_PREFIX + "agent/"  # the agents' calls, with their own tokens (ops/live_api.py)
+# Calls only the administrator's token may make, not an operator account's (ops/operators.py).
+ADMIN_ONLY = (API_PREFIX + "operators", API_PREFIX + "agents")
 INBOX_DAYS = 30
 MAX_CONVERSATIONS_LISTED = 200
 
@@ -115,6 +121,21 @@ class ConsoleAPI:
     def live(self) -> LiveChats:
         return LiveChats(self.events.engine)
 
+    @functools.cached_property
+    def operators(self) -> Operators:
+        return Operators(self.events.engine)
+
+    @functools.cached_property
+    def knowledge_store(self) -> KnowledgeStore:
+        return KnowledgeStore(self.events.engine, self.knowledge)
+
+    def operator_of(self, token: str) -> Optional[str]:
+        """Who a console token belongs to: the administrator, an operator account, or nobody."""
+        if token and hmac.compare_digest(token.encode(), self.settings.token.encode()):
+            return ADMIN_NAME
+        operator = self.operators.by_token(token)
+        return operator.name if operator else None
+
     @web.middleware
     async def require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(API_PREFIX):
@@ -125,10 +146,14 @@ class ConsoleAPI:
                 request[AGENT_KEY] = agent
                 allowed = agent is not None
             else:
-                allowed = bool(given) and hmac.compare_digest(given.encode(), self.settings.token.encode())
+                operator = await asyncio.to_thread(self.operator_of, given)
+                request[OPERATOR_KEY] = operator
+                allowed = operator is not None
             if not allowed:
                 return web.json_response({"error": "unauthorized"}, status=401,
                                          headers={"WWW-Authenticate": 'Bearer realm="ops"'})
+            if request.path.startswith(ADMIN_ONLY) and request[OPERATOR_KEY] != ADMIN_NAME:
+                return web.json_response({"error": "only the administrator's token may do this"}, status=403)
             response = await handler(request)
             response.headers["Cache-Control"] = "no-store"  # conversations stay out of caches and proxies
             return response
@@ -218,6 +243,28 @@ class ConsoleAPI:
     async def retrain_status(self, request: web.Request) -> web.Response:
         return web.json_response(self.retrainer.status, dumps=_dumps)
 
+    async def whoami(self, request: web.Request) -> web.Response:
+        name = request[OPERATOR_KEY]
+        return web.json_response({"name": name, "admin": name == ADMIN_NAME}, dumps=_dumps)
+
+    async def create_operator(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 32 or name.strip() == ADMIN_NAME:
+            raise web.HTTPBadRequest(text=_dumps({"error": "name: 1–32 characters"}), content_type="application/json")
+        try:
+            operator_id, token = await asyncio.to_thread(self.operators.create, name.strip())
+        except ValueError as error:  # the name is taken
+            raise web.HTTPConflict(text=_dumps({"error": str(error)}), content_type="application/json") from None
+        return web.json_response({"id": operator_id, "name": name.strip(), "token": token}, dumps=_dumps)
+
+    async def operator_list(self, request: web.Request) -> web.Response:
+        operators = await asyncio.to_thread(self.operators.all)
+        return web.json_response({"items": [{"id": o.id, "name": o.name} for o in operators]}, dumps=_dumps)
+
 
 def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
     api = ConsoleAPI(settings)
@@ -231,6 +278,20 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
     app.router.add_post(API_PREFIX + "retrain", api.retrain_start)
     app.router.add_get(API_PREFIX + "retrain", api.retrain_status)
     add_live_chat_api(app, API_PREFIX, api.knowledge, lambda: api.live, lambda: api.events)
+    app.router.add_get(API_PREFIX + "me", api.whoami)
+    app.router.add_post(API_PREFIX + "operators", api.create_operator)
+    app.router.add_get(API_PREFIX + "operators", api.operator_list)
+    add_knowledge_api(app, API_PREFIX, KnowledgeAPI(api.knowledge, lambda: api.knowledge_store, lambda: api.reviews,
+                                                    api.retrainer, settings.retrain.rasa_urls[0]))
+
+    async def import_repository(app: web.Application) -> None:
+        # knowledge/*.yml as version 1 on a fresh install, or merged in after an upgrade that changed it.
+        try:
+            await asyncio.to_thread(api.knowledge_store.import_repository)
+        except Exception:  # the database is not up yet: the first call of the knowledge editor imports
+            logging.getLogger(__name__).exception("Could not import knowledge/*.yml into the knowledge store")
+
+    app.on_startup.append(import_repository)
 
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)

@@ -142,26 +142,40 @@ class Reviews:
     def label(self, item: InboxItem, label: str) -> Dict[str, int]:
         """Files the item's messages under `label` (an intent), or only records IGNORE. Returns counts."""
         with self._lock:
-            filed = skipped_heldout = skipped_known = 0
+            result = {"filed": 0, "skipped_heldout": 0, "skipped_known": 0}
             if label != IGNORE:
-                known = nlu_keys(sorted(self.training_dir.glob("*.yml")))
-                new: List[str] = []
-                for text in dict.fromkeys(_training_example(c.turn.text) for c in item.candidates):
-                    key = similarity_key(text)
-                    if key in self.heldout:
-                        skipped_heldout += 1
-                    elif key in known:
-                        skipped_known += 1
-                    else:
-                        known.add(key)
-                        new.append(text)
-                if new:
-                    self._append_examples(label, new)
-                filed = len(new)
+                result = self._file(label, [_training_example(c.turn.text) for c in item.candidates])
             decided = self.decided()
             decided.update({similarity_key(c.turn.text): label for c in item.candidates})
             _write_atomically(self.decisions_file, json.dumps(decided, ensure_ascii=False, indent=1) + "\n")
-            return {"filed": filed, "skipped_heldout": skipped_heldout, "skipped_known": skipped_known}
+            return result
+
+    def file_examples(self, intent: str, texts: List[str]) -> Dict[str, int]:
+        """Files texts as training examples of `intent` (the knowledge editor's new phrasings). Returns counts."""
+        with self._lock:
+            return self._file(intent, [_training_example(text) for text in texts])
+
+    def is_heldout(self, text: str) -> bool:
+        """Whether the text is a sentence of the held-out or blind test files (never to be trained on)."""
+        return similarity_key(text) in self.heldout
+
+    def _file(self, intent: str, texts: List[str]) -> Dict[str, int]:
+        """Appends the texts the training data does not have yet and that are not held-out sentences."""
+        skipped_heldout = skipped_known = 0
+        known = nlu_keys(sorted(self.training_dir.glob("*.yml")))
+        new: List[str] = []
+        for text in dict.fromkeys(texts):
+            key = similarity_key(text)
+            if key in self.heldout:
+                skipped_heldout += 1
+            elif key in known:
+                skipped_known += 1
+            else:
+                known.add(key)
+                new.append(text)
+        if new:
+            self._append_examples(intent, new)
+        return {"filed": len(new), "skipped_heldout": skipped_heldout, "skipped_known": skipped_known}
 
     def _append_examples(self, intent: str, texts: List[str]) -> None:
         blocks: Dict[str, List[str]] = {}

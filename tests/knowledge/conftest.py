@@ -1,0 +1,91 @@
+"""The knowledge editor's tests: one real assistant (action server + Rasa server, own SQLite tracker store) and
+the real page server with the console, on a copy of the training data (publishing new phrasings writes there).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+from devtools.browser import chromium
+from devtools.servers import NO_RATE_LIMITS, ROOT, Assistant, PageServer
+
+TOKEN = "knowledge-test-token-0123"
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("knowledge")
+
+
+@pytest.fixture(scope="session")
+def assistant(workdir) -> Iterator[Assistant]:
+    source = ROOT / "models" / "cs-assistant.tar.gz"
+    if not source.exists():
+        pytest.fail("no trained model: run `make train` (make test does)")
+    # Publishing new phrasings retrains and replaces the served model: give it a copy, not the repository's.
+    model = workdir / "models" / "cs-assistant.tar.gz"
+    model.parent.mkdir()
+    shutil.copy2(source, model)
+    with Assistant(workdir=workdir / "assistant", model=model, extra_env=dict(NO_RATE_LIMITS)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def training_data(workdir) -> Path:
+    copy = workdir / "data"
+    shutil.copytree(ROOT / "data", copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def console(assistant, workdir, training_data) -> Iterator[PageServer]:
+    env = {**assistant.console_env(TOKEN, workdir / "var"), "OPS_TRAINING_DATA": str(training_data)}
+    with PageServer(workdir, assistant.rasa_port, "console", extra_env=env) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+def call(console, path: str, token: Optional[str] = TOKEN, body: Any = None,
+         method: Optional[str] = None) -> Tuple[int, Any]:
+    """A console API call: (status, the JSON answer, or the text when it is not JSON)."""
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    data = None if body is None else json.dumps(body).encode()
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(f"{console.url}/ops/api/{path}", data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            status, text = response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode("utf-8", errors="replace")
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def customer_says(assistant, sender: str, text: str) -> List[Dict[str, Any]]:
+    """A customer's message on Rasa's REST channel; the bot's replies."""
+    request = urllib.request.Request(f"{assistant.url}/webhooks/rest/webhook",
+                                     data=json.dumps({"sender": sender, "message": text}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def topic(console, intent: str) -> Dict[str, Any]:
+    status, body = call(console, "knowledge")
+    assert status == 200, body
+    return next(t for t in body["topics"] if t["intent"] == intent)
