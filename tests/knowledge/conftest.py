@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from devtools.browser import chromium
-from devtools.servers import NO_RATE_LIMITS, ROOT, Assistant, PageServer
+from devtools.servers import NO_RATE_LIMITS, ROOT, Assistant, PageServer, free_port
 
 TOKEN = "knowledge-test-token-0123"
 
@@ -25,7 +25,12 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def assistant(workdir) -> Iterator[Assistant]:
+def web_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def assistant(workdir, web_port) -> Iterator[Assistant]:
     source = ROOT / "models" / "cs-assistant.tar.gz"
     if not source.exists():
         pytest.fail("no trained model: run `make train` (make test does)")
@@ -33,7 +38,10 @@ def assistant(workdir) -> Iterator[Assistant]:
     model = workdir / "models" / "cs-assistant.tar.gz"
     model.parent.mkdir()
     shutil.copy2(source, model)
-    with Assistant(workdir=workdir / "assistant", model=model, extra_env=dict(NO_RATE_LIMITS)) as server:
+    # Rasa's socket.io channel accepts the chat page of the console's page server (credentials.yml).
+    origins = f"http://127.0.0.1:{web_port},http://localhost:{web_port}"
+    with Assistant(workdir=workdir / "assistant", model=model, web_origin=origins,
+                   extra_env=dict(NO_RATE_LIMITS)) as server:
         yield server
 
 
@@ -45,9 +53,9 @@ def training_data(workdir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def console(assistant, workdir, training_data) -> Iterator[PageServer]:
+def console(assistant, workdir, training_data, web_port) -> Iterator[PageServer]:
     env = {**assistant.console_env(TOKEN, workdir / "var"), "OPS_TRAINING_DATA": str(training_data)}
-    with PageServer(workdir, assistant.rasa_port, "console", extra_env=env) as server:
+    with PageServer(workdir, assistant.rasa_port, "console", port=web_port, extra_env=env) as server:
         yield server
 
 

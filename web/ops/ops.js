@@ -294,6 +294,7 @@ function switchTab(name) {
   if (name === "dashboard") Object.values(charts).forEach((c) => c.resize());
   if (name === "inbox") { loadInbox(); pollRetrain(); }
   if (name === "conversations" && !$("#conversation-list").children.length) loadConversations();
+  if (name === "knowledge") loadKnowledge(); // knowledge.js
 }
 
 async function enter() {
