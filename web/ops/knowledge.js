@@ -25,6 +25,8 @@ function inlineMarkdown(text) {
   return parts.filter((part) => part !== "");
 }
 
+// As the chat page's markdown has it: a list starts at the top or after a blank line (inside a paragraph,
+// "1. …" lines stay lines of the paragraph), and a line right after a list item continues that item.
 function renderMarkdown(text) {
   const blocks = [];
   let paragraph = null;
@@ -32,8 +34,7 @@ function renderMarkdown(text) {
   for (const line of text.split("\n")) {
     const numbered = line.match(/^\s*(\d+)[.)]\s+(.*)$/);
     const bullet = line.match(/^\s*[-*+]\s+(.*)$/);
-    if (numbered || bullet) {
-      paragraph = null;
+    if ((numbered || bullet) && !paragraph) {
       const tag = numbered ? "OL" : "UL";
       if (!list || list.tagName !== tag) {
         list = el(tag.toLowerCase());
@@ -44,7 +45,7 @@ function renderMarkdown(text) {
     } else if (!line.trim()) {
       paragraph = null;
       list = null;
-    } else if (list) { // a line right after a list item continues it, as markdown has it
+    } else if (list) {
       list.lastChild.append("\n", ...inlineMarkdown(line));
     } else if (paragraph) {
       paragraph.append("\n", ...inlineMarkdown(line));
@@ -140,10 +141,16 @@ function showTopic() {
   preview();
 }
 
+// The chat page shows each part of an answer between blank lines as a bubble of its own.
+function bubbles(text) {
+  return text.split(/\n\s*\n/).filter((part) => part.trim())
+    .map((part) => el("div", { className: "kb-bubble" }, renderMarkdown(part)));
+}
+
 function preview() {
   const topic = currentTopic();
   const text = $("#kb-answer").value || (kb.variant ? topic.answer || "" : "");
-  $("#kb-preview").replaceChildren(...renderMarkdown(text));
+  $("#kb-preview").replaceChildren(...bubbles(text));
 }
 
 async function saveTopic(event) {
@@ -312,7 +319,7 @@ async function rollback(version) {
 // ---------- 试聊 ----------
 
 function trialBubble(from, text, buttons = []) {
-  const bubble = el("div", { className: "bubble" }, from === "bot" ? renderMarkdown(text) : [text]);
+  const bubble = el("div", { className: "bubble" }, from === "bot" ? bubbles(text) : [text]);
   for (const button of buttons) {
     const choice = el("button", { type: "button", textContent: button.title });
     choice.addEventListener("click", () => trialSend(button.payload, button.title));
