@@ -25,7 +25,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tupl
 from aiohttp import web
 
 from common.knowledge import load_knowledge
-from common.knowledge_store import KnowledgeStore
+from common.knowledge_store import AnsweringKnowledge, KnowledgeStore
 from common.live_chat import LiveChats
 from common.tracker_db import engine_from_env
 from ops import inbox, metrics
@@ -126,6 +126,11 @@ class ConsoleAPI:
         return Operators(self.events.engine)
 
     @functools.cached_property
+    def published(self) -> AnsweringKnowledge:
+        """Titles and hours as last published in the knowledge editor, for the figures and the inbox."""
+        return AnsweringKnowledge(lambda: self.events.engine, self.knowledge)
+
+    @functools.cached_property
     def knowledge_store(self) -> KnowledgeStore:
         return KnowledgeStore(self.events.engine, self.knowledge)
 
@@ -166,7 +171,8 @@ class ConsoleAPI:
             raise web.HTTPBadRequest(text=f"bad period: {error}") from error
 
     def compute_summary(self, period: metrics.Period) -> Dict[str, Any]:
-        figures = metrics.summary(self.events.conversations_in(period.start, period.end), period, self.knowledge)
+        figures = metrics.summary(self.events.conversations_in(period.start, period.end), period,
+                                  self.published.published())
         figures.update(self.live.summary(period.start, period.end))
         return figures
 
@@ -194,11 +200,11 @@ class ConsoleAPI:
     async def inbox_list(self, request: web.Request) -> web.Response:
         period = self.period_of(request, INBOX_DAYS)
         items = await asyncio.to_thread(self.pending_items, period)
-        intents = tuple(self.knowledge.intents)
+        intents, titles = tuple(self.knowledge.intents), self.published.published().intent_titles
         return web.json_response({
             "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
             "items": [item.as_dict() for item in items],
-            "labels": [{"intent": name, "title": self.knowledge.intent_titles.get(name, name)} for name in intents]
+            "labels": [{"intent": name, "title": titles.get(name, name)} for name in intents]
             + [{"intent": inbox.IGNORE, "title": "忽略"}],
         }, dumps=_dumps)
 

@@ -163,6 +163,9 @@ def test_trial_chat_answers_with_the_draft_while_customers_get_the_published_tex
         assert draft not in forged[0]["text"]
         assert call(console, "knowledge/trial", method="POST",
                     body={"text": "你好", "conversation": "customer-1"})[0] == 400
+        # the operators' test chats are not customers: not in the figures, the inbox or the conversation list
+        listed = [c["id"] for c in call(console, "conversations")[1]["conversations"]]
+        assert "knowledge-customer-trial" in listed and not any(c.startswith("ops-trial-") for c in listed)
     finally:
         call(console, "knowledge/draft", method="DELETE")
 
@@ -206,3 +209,14 @@ def test_new_phrasings_are_filed_trained_and_served_after_publishing(console, as
     assert status["state"] == "succeeded", status
     reply = customer_says(assistant, "knowledge-customer-phrasing", new)
     assert "提现" in reply[0]["text"]
+
+
+def test_the_dashboard_and_the_inbox_show_the_published_titles(console, assistant):
+    customer_says(assistant, "knowledge-customer-title", "/duplicate_charge")
+    assert call(console, "knowledge/topics/duplicate_charge", method="PUT", body={"title": "扣了两次钱"})[0] == 200
+    assert call(console, "knowledge/publish", method="POST", body={"note": "标题更口语"})[0] == 200
+    time.sleep(4)  # the console looks for a new version every 3 s, as the action servers do
+    topics = call(console, "summary")[1]["topics"]
+    assert "扣了两次钱" in [t["title"] for t in topics] and "重复扣款" not in [t["title"] for t in topics]
+    labels = call(console, "inbox")[1]["labels"]
+    assert {"intent": "duplicate_charge", "title": "扣了两次钱"} in labels

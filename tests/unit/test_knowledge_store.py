@@ -229,3 +229,9 @@ def test_without_a_readable_database_the_repository_answers(tmp_path):
     answering = AnsweringKnowledge(lambda: sa.create_engine("postgresql://nobody@127.0.0.1:1/none"), KNOWLEDGE,
                                    refresh_s=0)
     assert answering.published() is KNOWLEDGE
+
+
+def test_a_published_title_is_the_clarification_buttons_title():
+    applied = ks.apply_content(KNOWLEDGE, {**editable_content(KNOWLEDGE), "topic/account_locked/title": "账号被锁定"})
+    assert applied.intent_titles["account_locked"] == "账号被锁定"
+    assert KNOWLEDGE.intent_titles["account_locked"] == "账户被锁"  # the repository's knowledge is untouched
