@@ -28,10 +28,9 @@ from common.knowledge import load_knowledge
 from common.knowledge_store import AnsweringKnowledge, KnowledgeStore
 from common.live_chat import LiveChats
 from common.tracker_db import engine_from_env
-from ops import inbox, metrics
+from ops import conversations, inbox, metrics
 from ops.knowledge_api import OPERATOR_KEY, KnowledgeAPI, add_knowledge_api
 from ops.live_api import AGENT_KEY, add_live_chat_api
-from ops.masking import mask_for_display
 from ops.operators import ADMIN_NAME, Operators
 from ops.retrain import Retrainer, RetrainSettings
 from ops.store import TrackerEvents
@@ -224,23 +223,41 @@ class ConsoleAPI:
         result = await asyncio.to_thread(self.reviews.label, item, label)
         return web.json_response({"id": item.id, "label": label, **result}, dumps=_dumps)
 
-    async def conversation_list(self, request: web.Request) -> web.Response:
-        period = self.period_of(request)
-        conversations = await asyncio.to_thread(self.events.conversations_in, period.start, period.end)
+    def listed_conversations(self, period: metrics.Period, filters: conversations.Filters) -> List[Dict[str, Any]]:
+        knowledge = self.published.published()
         rows = []
-        for cid, stored in conversations.items():
+        for cid, stored in self.events.conversations_in(period.start, period.end).items():
             turns = [t for t in metrics.turns_of(cid, stored) if t.timestamp in period]
-            rows.append({"id": cid, "last_seen": turns[-1].timestamp, "messages": len(turns),
-                         "first_message": mask_for_display(turns[0].text)})
+            row = conversations.list_row(cid, turns, self.live.latest_chat(cid), knowledge)
+            if row is not None and conversations.matches(row, filters):
+                del row["_texts"]
+                rows.append(row)
         rows.sort(key=lambda row: -row["last_seen"])
-        return web.json_response({"conversations": rows[:MAX_CONVERSATIONS_LISTED]}, dumps=_dumps)
+        return rows[:MAX_CONVERSATIONS_LISTED]
+
+    async def conversation_list(self, request: web.Request) -> web.Response:
+        rows = await asyncio.to_thread(self.listed_conversations, self.period_of(request),
+                                       conversations.Filters.from_query(request.query))
+        return web.json_response({"conversations": rows}, dumps=_dumps)
+
+    def conversation_transcript(self, cid: str) -> Optional[List[Dict[str, Any]]]:
+        stored = self.events.conversation(cid)
+        if stored is None:
+            return None
+        live = self.live.messages(cid)
+        agent_names = {}
+        for chat_id in {message.chat_id for message in live}:
+            chat = self.live.chat(chat_id)
+            agent = self.live.agent(chat.agent_id) if chat and chat.agent_id else None
+            agent_names[chat_id] = agent.name if agent else ""
+        return conversations.transcript(stored, live, agent_names, self.published.published())
 
     async def conversation(self, request: web.Request) -> web.Response:
         cid = request.match_info["conversation_id"]
-        stored = await asyncio.to_thread(self.events.conversation, cid)
-        if stored is None:
+        turns = await asyncio.to_thread(self.conversation_transcript, cid)
+        if turns is None:
             raise web.HTTPNotFound(text="no such conversation")
-        return web.json_response({"id": cid, "turns": transcript(stored)}, dumps=_dumps)
+        return web.json_response({"id": cid, "turns": turns}, dumps=_dumps)
 
     async def retrain_start(self, request: web.Request) -> web.Response:
         started = self.retrainer.start()
@@ -301,28 +318,6 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
 
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
-
-
-def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The conversation as the user saw it: their messages with what the NLU made of them, and each
-    reply with the action that sent it. Masked."""
-    rows: List[Dict[str, Any]] = []
-    action: Optional[str] = None
-    for event in events:
-        kind = event.get("event")
-        if kind == "user":
-            intent = (event.get("parse_data") or {}).get("intent") or {}
-            rows.append({"from": "user", "time": event.get("timestamp"),
-                         "text": mask_for_display(event.get("text") or ""), "intent": intent.get("name"),
-                         "confidence": round(float(intent.get("confidence") or 0), 3)})
-        elif kind == "action" and event.get("name") != "action_listen":
-            action = event.get("name")
-        elif kind == "bot":
-            buttons = [b.get("title", "") for b in (event.get("data") or {}).get("buttons") or []]
-            rows.append({"from": "bot", "time": event.get("timestamp"),
-                         "text": mask_for_display(event.get("text") or ""),
-                         "buttons": [mask_for_display(b) for b in buttons], "action": action})
-    return rows
 
 
 def _csv_rows(figures: Dict[str, Any]) -> List[Tuple[str, str, Any]]:

@@ -109,6 +109,12 @@ async function loadKnowledge() {
 
 // ---------- editing a topic ----------
 
+// From the inbox: a topic whose answer customers found not enough.
+async function openKnowledgeTopic(intent) {
+  await loadKnowledge();
+  if (kb.data && kb.data.topics.some((t) => t.intent === intent)) selectTopic(intent);
+}
+
 function currentTopic() {
   return kb.data.topics.find((t) => t.intent === kb.selected.intent);
 }
