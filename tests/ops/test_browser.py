@@ -97,6 +97,29 @@ def test_open_a_conversation_from_the_inbox(page: Page, console, senders, proble
     assert not problems.errors and not problems.csp_violations
 
 
+def test_all_figures_show_titles_and_a_top_topic_opens_its_conversations(page: Page, console, problems):
+    log_in(page, console)
+    figures = page.locator("#figures-table")
+    expect(figures).to_contain_text("意图 还款失败（repayment_failure）")
+    expect(figures).to_contain_text("意图 没听懂（追问）（nlu_fallback）")
+    assert page.locator("#from").get_attribute("placeholder") == "2026-11-01"  # typed as 年-月-日, any browser
+    page.wait_for_function("() => document.querySelector('#chart-topics canvas')")
+    page.wait_for_timeout(1500)  # the bars grow in for a second
+    # the first bar (the most asked topic), clicked where ECharts drew it
+    x, y = page.evaluate("""() => {
+        const chart = echarts.getInstanceByDom(document.getElementById("chart-topics"));
+        const option = chart.getOption();
+        return chart.convertToPixel({ seriesIndex: 0 }, [option.series[0].data[0] / 2, 0]);
+    }""")
+    page.locator("#chart-topics").scroll_into_view_if_needed()
+    box = page.locator("#chart-topics").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    expect(page.locator("#tab-conversations")).to_be_visible()
+    expect(page.locator("#conv-topic")).to_have_value("fraud_check")  # the mix's most asked topic
+    expect(page.locator("#conversation-list li")).to_have_count(3)  # the conversations that asked it
+    assert not problems.errors and not problems.csp_violations
+
+
 def test_an_answer_that_was_right_but_not_enough_leads_to_the_knowledge_editor(page: Page, console, problems):
     log_in(page, console)
     page.click("[data-tab=inbox]")
