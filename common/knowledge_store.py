@@ -36,6 +36,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 import sqlalchemy as sa
 
 from common.knowledge import Hours, Knowledge, check_no_invented_numbers, load_knowledge, unlisted_numbers
+from common.tracker_db import create_tables
 
 logger = logging.getLogger(__name__)
 
@@ -254,13 +255,6 @@ def _version(row: Any) -> Version:
                    rollback_of=row.rollback_of)
 
 
-def create_tables(engine: sa.engine.Engine) -> None:
-    try:
-        metadata.create_all(engine)
-    except sa.exc.SQLAlchemyError:  # another process created them at the same moment
-        metadata.create_all(engine)
-
-
 class KnowledgeStore:
     """Versions and the draft on one SQLAlchemy engine, checked against `knowledge` (knowledge/*.yml)."""
 
@@ -268,7 +262,7 @@ class KnowledgeStore:
         self.engine = engine
         self.knowledge = knowledge
         self._lock = threading.Lock()  # one writer at a time in this process; PostgreSQL's keys do the rest
-        create_tables(engine)
+        create_tables(metadata, engine)
 
     # ----- reading -----
 

@@ -30,3 +30,12 @@ def engine_from_env(env: Mapping[str, str] = os.environ) -> sa.engine.Engine:
         database=env.get("TRACKER_DB") or "var/tracker.db",
     )
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def create_tables(metadata: sa.MetaData, engine: sa.engine.Engine) -> None:
+    """Creates the tables of `metadata` that the database lacks. Processes starting together may race to create
+    them: the loser's second try finds them there."""
+    try:
+        metadata.create_all(engine)
+    except sa.exc.SQLAlchemyError:
+        metadata.create_all(engine)

@@ -29,9 +29,10 @@ from common.knowledge_store import AnsweringKnowledge, KnowledgeStore
 from common.live_chat import LiveChats
 from common.tracker_db import engine_from_env
 from ops import conversations, inbox, metrics
+from ops.json_api import json_error, json_object
 from ops.knowledge_api import OPERATOR_KEY, KnowledgeAPI, add_knowledge_api
 from ops.live_api import AGENT_KEY, add_live_chat_api
-from ops.operators import ADMIN_NAME, Operators
+from ops.operators import ADMIN_NAME, NameTaken, Operators
 from ops.retrain import Retrainer, RetrainSettings
 from ops.store import TrackerEvents
 
@@ -125,7 +126,7 @@ class ConsoleAPI:
         return Operators(self.events.engine)
 
     @functools.cached_property
-    def published(self) -> AnsweringKnowledge:
+    def answering(self) -> AnsweringKnowledge:
         """Titles and hours as last published in the knowledge editor, for the figures and the inbox."""
         return AnsweringKnowledge(lambda: self.events.engine, self.knowledge)
 
@@ -171,7 +172,7 @@ class ConsoleAPI:
 
     def compute_summary(self, period: metrics.Period) -> Dict[str, Any]:
         figures = metrics.summary(self.events.conversations_in(period.start, period.end), period,
-                                  self.published.published())
+                                  self.answering.published())
         figures.update(self.live.summary(period.start, period.end))
         return figures
 
@@ -199,7 +200,7 @@ class ConsoleAPI:
     async def inbox_list(self, request: web.Request) -> web.Response:
         period = self.period_of(request, INBOX_DAYS)
         items = await asyncio.to_thread(self.pending_items, period)
-        intents, titles = tuple(self.knowledge.intents), self.published.published().intent_titles
+        intents, titles = tuple(self.knowledge.intents), self.answering.published().intent_titles
         return web.json_response({
             "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
             "items": [item.as_dict() for item in items],
@@ -224,7 +225,7 @@ class ConsoleAPI:
         return web.json_response({"id": item.id, "label": label, **result}, dumps=_dumps)
 
     def listed_conversations(self, period: metrics.Period, filters: conversations.Filters) -> List[Dict[str, Any]]:
-        knowledge = self.published.published()
+        knowledge = self.answering.published()
         rows = []
         for cid, stored in self.events.conversations_in(period.start, period.end).items():
             turns = [t for t in metrics.turns_of(cid, stored) if t.timestamp in period]
@@ -250,7 +251,7 @@ class ConsoleAPI:
             chat = self.live.chat(chat_id)
             agent = self.live.agent(chat.agent_id) if chat and chat.agent_id else None
             agent_names[chat_id] = agent.name if agent else ""
-        return conversations.transcript(stored, live, agent_names, self.published.published())
+        return conversations.transcript(stored, live, agent_names, self.answering.published())
 
     async def conversation(self, request: web.Request) -> web.Response:
         cid = request.match_info["conversation_id"]
@@ -271,17 +272,13 @@ class ConsoleAPI:
         return web.json_response({"name": name, "admin": name == ADMIN_NAME}, dumps=_dumps)
 
     async def create_operator(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        name = body.get("name") if isinstance(body, dict) else None
+        name = (await json_object(request)).get("name")
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > 32 or name.strip() == ADMIN_NAME:
-            raise web.HTTPBadRequest(text=_dumps({"error": "name: 1–32 characters"}), content_type="application/json")
+            raise json_error(web.HTTPBadRequest, "name: 1–32 characters")
         try:
             operator_id, token = await asyncio.to_thread(self.operators.create, name.strip())
-        except ValueError as error:  # the name is taken
-            raise web.HTTPConflict(text=_dumps({"error": str(error)}), content_type="application/json") from None
+        except NameTaken as error:
+            raise json_error(web.HTTPConflict, str(error)) from None
         return web.json_response({"id": operator_id, "name": name.strip(), "token": token}, dumps=_dumps)
 
     async def operator_list(self, request: web.Request) -> web.Response:

@@ -38,6 +38,7 @@ from common.knowledge_store import (
 )
 from ops import phrasings
 from ops.inbox import Reviews
+from ops.json_api import json_error, json_object
 from ops.retrain import Retrainer
 
 OPERATOR_KEY = "operator"  # who the request's token belongs to, set by the token check (ops/api.py)
@@ -47,24 +48,10 @@ MAX_TRIAL_TEXT = 500
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
-def _error(kind: type, message: str, **extra: Any) -> web.HTTPException:
-    return kind(text=_dumps({"error": message, **extra}), content_type="application/json")
-
-
-async def _json_object(request: web.Request) -> Dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise _error(web.HTTPBadRequest, "expected a JSON object") from None
-    if not isinstance(body, dict):
-        raise _error(web.HTTPBadRequest, "expected a JSON object")
-    return body
-
-
 def _refused(error: Exception) -> web.HTTPException:
     if isinstance(error, NumberRefused):
-        return _error(web.HTTPUnprocessableEntity, str(error), number=error.digits, field=error.path)
-    return _error(web.HTTPUnprocessableEntity, str(error))
+        return json_error(web.HTTPUnprocessableEntity, str(error), number=error.digits, field=error.path)
+    return json_error(web.HTTPUnprocessableEntity, str(error))
 
 
 class KnowledgeAPI:
@@ -150,14 +137,14 @@ class KnowledgeAPI:
     def _intent(self, request: web.Request) -> str:
         intent = request.match_info["intent"]
         if intent not in self.topic_keys():
-            raise _error(web.HTTPNotFound, f"没有这个问题：{intent}")
+            raise json_error(web.HTTPNotFound, f"没有这个问题：{intent}")
         return intent
 
     # ----- editing -----
 
     async def put_topic(self, request: web.Request) -> web.Response:
         intent = self._intent(request)
-        body = await _json_object(request)
+        body = await json_object(request)
         changes: Dict[str, Any] = {}
         if "answer" in body:
             changes[f"topic/{intent}/answer"] = body["answer"]
@@ -165,13 +152,13 @@ class KnowledgeAPI:
             changes[f"topic/{intent}/title"] = body["title"]
         variants = body.get("variants") or {}
         if not isinstance(variants, dict):
-            raise _error(web.HTTPBadRequest, "variants: {service: text or null}")
+            raise json_error(web.HTTPBadRequest, "variants: {service: text or null}")
         changes.update({f"topic/{intent}/answer/{service}": text for service, text in variants.items()})
         add, remove = body.get("phrasings_add") or [], body.get("phrasings_remove") or []
         if not (isinstance(add, list) and isinstance(remove, list)):
-            raise _error(web.HTTPBadRequest, "phrasings_add and phrasings_remove are lists of texts")
+            raise json_error(web.HTTPBadRequest, "phrasings_add and phrasings_remove are lists of texts")
         if not changes and not add and not remove:
-            raise _error(web.HTTPBadRequest, "nothing to change: answer, title, variants, phrasings_add or "
+            raise json_error(web.HTTPBadRequest, "nothing to change: answer, title, variants, phrasings_add or "
                                              "phrasings_remove")
         by = request[OPERATOR_KEY]
         try:
@@ -198,11 +185,11 @@ class KnowledgeAPI:
     async def put_service(self, request: web.Request) -> web.Response:
         key = request.match_info["key"]
         if key not in self.knowledge.services:
-            raise _error(web.HTTPNotFound, f"没有这项服务：{key}")
-        body = await _json_object(request)
+            raise json_error(web.HTTPNotFound, f"没有这项服务：{key}")
+        body = await json_object(request)
         changes = {f"service/{key}/{field}": body[field] for field in ("hours", "note") if field in body}
         if not changes:
-            raise _error(web.HTTPBadRequest, "nothing to change: hours or note")
+            raise json_error(web.HTTPBadRequest, "nothing to change: hours or note")
         try:
             draft = await asyncio.to_thread(self.store().save, changes, request[OPERATOR_KEY])
         except (NumberRefused, EditRefused) as error:
@@ -216,14 +203,14 @@ class KnowledgeAPI:
     # ----- publishing -----
 
     async def publish(self, request: web.Request) -> web.Response:
-        body = await _json_object(request)
+        body = await json_object(request)
         note = body.get("note")
         if not isinstance(note, str) or not note.strip() or len(note) > MAX_NOTE:
-            raise _error(web.HTTPBadRequest, f"请写发布说明（note，{MAX_NOTE} 字以内）")
+            raise json_error(web.HTTPBadRequest, f"请写发布说明（note，{MAX_NOTE} 字以内）")
         try:
             version = await asyncio.to_thread(self.store().publish, note, request[OPERATOR_KEY])
         except NothingToPublish as error:
-            raise _error(web.HTTPConflict, str(error)) from None
+            raise json_error(web.HTTPConflict, str(error)) from None
         retrain = None
         if version.phrasings:
             await asyncio.to_thread(self._write_phrasings, version.phrasings)
@@ -250,29 +237,29 @@ class KnowledgeAPI:
         return web.json_response({"items": items}, dumps=_dumps)
 
     async def rollback(self, request: web.Request) -> web.Response:
-        body = await _json_object(request)
+        body = await json_object(request)
         number = body.get("version")
         if not isinstance(number, int) or isinstance(number, bool):
-            raise _error(web.HTTPBadRequest, "version: the number of an earlier version")
+            raise json_error(web.HTTPBadRequest, "version: the number of an earlier version")
         note = body.get("note") if isinstance(body.get("note"), str) else ""
         try:
             version = await asyncio.to_thread(self.store().rollback, number, request[OPERATOR_KEY], note[:MAX_NOTE])
         except EditRefused as error:
-            raise _error(web.HTTPNotFound, str(error)) from None
+            raise json_error(web.HTTPNotFound, str(error)) from None
         return web.json_response({"version": version.version, "rollback_of": number}, dumps=_dumps)
 
     # ----- 试聊 -----
 
     async def trial(self, request: web.Request) -> web.Response:
-        body = await _json_object(request)
+        body = await json_object(request)
         text = body.get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TRIAL_TEXT:
-            raise _error(web.HTTPBadRequest, f"text: 1–{MAX_TRIAL_TEXT} characters")
+            raise json_error(web.HTTPBadRequest, f"text: 1–{MAX_TRIAL_TEXT} characters")
         conversation: Optional[str] = body.get("conversation")
         if conversation is None:
             conversation = await asyncio.to_thread(self.store().new_trial, request[OPERATOR_KEY])
         elif not isinstance(conversation, str) or not conversation.startswith(TRIAL_PREFIX):
-            raise _error(web.HTTPBadRequest, "conversation: an id this call returned")
+            raise json_error(web.HTTPBadRequest, "conversation: an id this call returned")
         try:
             timeout = aiohttp.ClientTimeout(total=30)
             async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -282,7 +269,7 @@ class KnowledgeAPI:
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             replies = None
         if replies is None:
-            raise _error(web.HTTPBadGateway, "客服机器人暂时没有回应，请稍后再试")
+            raise json_error(web.HTTPBadGateway, "客服机器人暂时没有回应，请稍后再试")
         messages = [{"text": reply.get("text") or "",
                      "buttons": [{"title": b.get("title", ""), "payload": b.get("payload", "")}
                                  for b in reply.get("buttons") or []]}

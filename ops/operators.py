@@ -15,6 +15,7 @@ from typing import List, Optional, Tuple
 import sqlalchemy as sa
 
 from common.live_chat import token_hash
+from common.tracker_db import create_tables
 
 ADMIN_NAME = "管理员"  # who the administrator's token is, in the history
 
@@ -42,10 +43,7 @@ class NameTaken(ValueError):
 class Operators:
     def __init__(self, engine: sa.engine.Engine):
         self.engine = engine
-        try:
-            metadata.create_all(engine)
-        except sa.exc.SQLAlchemyError:  # another process created it at the same moment
-            metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     def create(self, name: str) -> Tuple[int, str]:
         """A new operator: (id, token). The token is shown once."""

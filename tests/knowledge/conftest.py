@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -15,6 +14,7 @@ import pytest
 
 from devtools.browser import chromium
 from devtools.servers import NO_RATE_LIMITS, ROOT, Assistant, PageServer, free_port
+from tests.ops.test_api import call as console_call
 
 TOKEN = "knowledge-test-token-0123"
 
@@ -68,16 +68,7 @@ def browser():
 def call(console, path: str, token: Optional[str] = TOKEN, body: Any = None,
          method: Optional[str] = None) -> Tuple[int, Any]:
     """A console API call: (status, the JSON answer, or the text when it is not JSON)."""
-    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    data = None if body is None else json.dumps(body).encode()
-    if data is not None:
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(f"{console.url}/ops/api/{path}", data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            status, text = response.status, response.read().decode("utf-8")
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read().decode("utf-8", errors="replace")
+    status, text = console_call(console, path, token=token, body=body, method=method)
     try:
         return status, json.loads(text)
     except ValueError:

@@ -4,19 +4,12 @@ and the list's filters finding it by service and handoff."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from devtools.browser import PageProblems, watch
+from devtools.browser import PageProblems
 from devtools.live_chat_clients import OPS_TOKEN
 from tests.e2e.test_webchat import BOT, Chat, assert_page_clean
-
-ASK_PERSON = "支付宝的人工客服怎么找"
-
-
-def new_page(browser, problems: PageProblems) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    watch(page, problems)
-    return page
+from tests.live.test_live_chat_browser import ASK_PERSON, new_page
 
 
 def test_the_viewer_shows_a_live_chat_with_the_agents_messages(browser, ops, console):
