@@ -193,10 +193,17 @@ def _read_yaml(path: Path) -> dict:
         return yaml.safe_load(handle)
 
 
+# Digits split by spaces or dashes one by one ("1 3 9 1 2 …"): written together, they may make a phone number.
+_SPACED_DIGITS = re.compile(r"(?<=\d)[ \-]+(?=\d)")
+
+
 def unlisted_numbers(text: str, services: Dict[str, Service]) -> List[str]:
-    """The phone numbers in `text` that are not a hotline of `services` (knowledge/services.yml), as digits."""
+    """The phone numbers in `text` that are not a hotline of `services` (knowledge/services.yml), as digits,
+    also when their digits are spaced out."""
     official = {service.dial for service in services.values()}
-    found = (mention.digits for mention in find_phone_numbers(normalize(text)))
+    normalized = normalize(text)
+    found = [mention.digits for variant in (normalized, _SPACED_DIGITS.sub("", normalized))
+             for mention in find_phone_numbers(variant)]
     return list(dict.fromkeys(digits for digits in found if digits not in official))
 
 

@@ -65,6 +65,7 @@ def test_a_fresh_install_publishes_the_repository_as_version_1(engine):
     ("请拨打 13912345678 找我们", "13912345678"),
     ("客服电话：４００－６８０－８５８１", "4006808581"),  # full-width, and a number listed as not official
     ("95188 或 021-12345678", "02112345678"),
+    ("微信或电话 1 3 9 1 2 3 4 5 6 7 8 都行", "13912345678"),  # spaced out digit by digit
 ])
 def test_a_number_that_is_not_an_official_line_is_refused_and_nothing_is_saved(engine, text, number):
     store = KnowledgeStore(engine, KNOWLEDGE)
