@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -157,6 +158,10 @@ def _parse_hours(value: Optional[Mapping[str, str]]) -> Optional[Hours]:
                  days=value["days"], note=value["note"])
 
 
+# An HTML tag or comment: answers are markdown, and the chat page must show them as text.
+_MARKUP = re.compile(r"<\s*[A-Za-z!/]")
+
+
 def _check_value(path: str, value: Any, knowledge: Knowledge) -> Any:
     """The value as it will be stored, or EditRefused / NumberRefused."""
     parts = path.split("/")
@@ -197,6 +202,8 @@ def _check_value(path: str, value: Any, knowledge: Knowledge) -> Any:
     else:
         raise EditRefused(f"不能修改：{path}")
     for text in texts:
+        if _MARKUP.search(text):
+            raise EditRefused("答复里不能有 HTML 标签：加粗、列表和换行用 **、1. 和回车")
         for digits in unlisted_numbers(text, knowledge.services):
             raise NumberRefused(digits, path)
     return value

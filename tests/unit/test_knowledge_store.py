@@ -94,7 +94,8 @@ def test_edits_of_what_is_not_editable_are_refused(engine):
     for path, value in [("topic/no_such_intent/answer", "x"), ("service/alipay/hotline", "95188"),
                         ("topic/repayment_failure/answer/no_such_service", "x"), (ANSWER, "  "),
                         ("service/alipay/hours", {"open": "9点", "close": "18:00", "days": "每天"}),
-                        ("service/alipay/hours", {"open": "18:00", "close": "09:00", "days": "每天"})]:
+                        ("service/alipay/hours", {"open": "18:00", "close": "09:00", "days": "每天"}),
+                        (ANSWER, '还款失败<img src=x onerror="alert(1)">'), ("service/alipay/note", "<b>说人工</b>")]:
         with pytest.raises(EditRefused):
             store.save({path: value}, by="小李")
 
