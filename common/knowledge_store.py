@@ -256,6 +256,21 @@ def merge(base: Content, ours: Content, theirs: Content) -> Content:
     return merged
 
 
+def phrasings_undone(versions: List[Optional[Version]]) -> Dict[str, Dict[str, List[str]]]:
+    """The phrasing changes that take back what `versions` (oldest first) changed: for each phrasing, the
+    first change decides how it was before them (added then: it was not there, so it goes)."""
+    before: Dict[Tuple[str, str], str] = {}
+    for version in versions:
+        for intent, change in (version.phrasings if version else {}).items():
+            for kind in (ADDED, REMOVED):
+                for text in change.get(kind, []):
+                    before.setdefault((intent, text), kind)
+    undone: Dict[str, Dict[str, List[str]]] = {}
+    for (intent, text), kind in before.items():
+        undone.setdefault(intent, {ADDED: [], REMOVED: []})[REMOVED if kind == ADDED else ADDED].append(text)
+    return undone
+
+
 def _version(row: Any) -> Version:
     return Version(version=row.version, content=json.loads(row.content), edited=json.loads(row.edited),
                    phrasings=json.loads(row.phrasings), at=row.at, by=row.by, note=row.note,
@@ -382,7 +397,9 @@ class KnowledgeStore:
                                      clear_draft=True)
 
     def rollback(self, number: int, by: str, note: str = "") -> Version:
-        """Version `number`'s content published again as a new version. Unpublished edits stay in the draft."""
+        """Version `number`'s content published again as a new version, and the phrasings the versions after it
+        added or removed taken back (the new version's `phrasings`, for the console to write and train).
+        Unpublished edits stay in the draft."""
         with self._lock:
             target = self.version(number)
             if target is None:
@@ -392,8 +409,9 @@ class KnowledgeStore:
             edited = dict(current.edited)
             for change in diff(current.content, target.content):
                 edited[change["path"]] = {"by": by, "at": now}
-            return self._add_version(current, target.content, edited, {}, by, note or f"回滚到版本 {number}",
-                                     rollback_of=number)
+            later = [self.version(n) for n in range(number + 1, current.version + 1)]
+            return self._add_version(current, target.content, edited, phrasings_undone(later), by,
+                                     note or f"回滚到版本 {number}", rollback_of=number)
 
     def _add_version(self, base: Version, content: Content, edited: Dict[str, Any],
                      phrasings: Dict[str, Any], by: str, note: str, clear_draft: bool = False,

@@ -211,10 +211,7 @@ class KnowledgeAPI:
             version = await asyncio.to_thread(self.store().publish, note, request[OPERATOR_KEY])
         except NothingToPublish as error:
             raise json_error(web.HTTPConflict, str(error)) from None
-        retrain = None
-        if version.phrasings:
-            await asyncio.to_thread(self._write_phrasings, version.phrasings)
-            retrain = "started" if self.retrainer.start() else "busy"
+        retrain = await self._apply_phrasings(version.phrasings)
         message = f"已发布版本 {version.version}，几秒内所有客服机器人按新版本回答"
         if retrain:
             message += "；说法有改动，正在重新训练并上线新模型" if retrain == "started" else \
@@ -246,7 +243,17 @@ class KnowledgeAPI:
             version = await asyncio.to_thread(self.store().rollback, number, request[OPERATOR_KEY], note[:MAX_NOTE])
         except EditRefused as error:
             raise json_error(web.HTTPNotFound, str(error)) from None
-        return web.json_response({"version": version.version, "rollback_of": number}, dumps=_dumps)
+        retrain = await self._apply_phrasings(version.phrasings)
+        return web.json_response({"version": version.version, "rollback_of": number, "retrain": retrain},
+                                 dumps=_dumps)
+
+    async def _apply_phrasings(self, changes: Dict[str, Dict[str, List[str]]]) -> Optional[str]:
+        """Writes a version's phrasing changes into the training data and starts the retrain: "started",
+        "busy" (another one runs), or None without changes."""
+        if not changes:
+            return None
+        await asyncio.to_thread(self._write_phrasings, changes)
+        return "started" if self.retrainer.start() else "busy"
 
     # ----- 试聊 -----
 

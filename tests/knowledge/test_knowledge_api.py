@@ -203,12 +203,23 @@ def test_new_phrasings_are_filed_trained_and_served_after_publishing(console, as
     assert call(console, "knowledge/history")[1]["items"][0]["phrasings"] == {
         intent: {"added": [new], "removed": [removed]}}
 
+    wait_for_retrain(console)
+    reply = customer_says(assistant, "knowledge-customer-phrasing", new)
+    assert "提现" in reply[0]["text"]
+
+    # a rollback to the version before takes the phrasings back too, and retrains
+    status, rolled = call(console, "knowledge/rollback", method="POST", body={"version": published["version"] - 1})
+    assert status == 200 and rolled["retrain"] == "started"
+    examples = _examples(training_data, intent)
+    assert new not in examples and removed in examples
+    wait_for_retrain(console)
+
+
+def wait_for_retrain(console) -> None:
     deadline = time.monotonic() + RETRAIN_TIMEOUT_S
     while (status := call(console, "retrain")[1])["state"] == "running" and time.monotonic() < deadline:
         time.sleep(5)
     assert status["state"] == "succeeded", status
-    reply = customer_says(assistant, "knowledge-customer-phrasing", new)
-    assert "提现" in reply[0]["text"]
 
 
 def test_the_dashboard_and_the_inbox_show_the_published_titles(console, assistant):

@@ -237,3 +237,21 @@ def test_a_published_title_is_the_clarification_buttons_title():
     applied = ks.apply_content(KNOWLEDGE, {**editable_content(KNOWLEDGE), "topic/account_locked/title": "账号被锁定"})
     assert applied.intent_titles["account_locked"] == "账号被锁定"
     assert KNOWLEDGE.intent_titles["account_locked"] == "账户被锁"  # the repository's knowledge is untouched
+
+
+def test_a_rollback_takes_back_the_phrasings_published_after_that_version(engine):
+    store = KnowledgeStore(engine, KNOWLEDGE)
+    known = {"repayment_failure": ["还款失败", "还不上款"]}
+    store.published()
+    store.save_phrasings("repayment_failure", add=["扣不了款"], remove=["还不上款"], by="小李",
+                         known=lambda intent: known[intent])
+    store.publish("说法一", by="小李")
+    known["repayment_failure"] = ["还款失败", "扣不了款"]
+    store.save_phrasings("repayment_failure", add=["卡里没钱还不了"], remove=["扣不了款"], by="小李",
+                         known=lambda intent: known[intent])
+    store.publish("说法二", by="小李")
+    back = store.rollback(1, by="管理员")
+    # as before version 2: 还不上款 back, the two added since gone
+    assert {k: sorted(v) for k, v in back.phrasings["repayment_failure"].items()} == {
+        "added": ["还不上款"], "removed": ["卡里没钱还不了", "扣不了款"]}
+    assert store.rollback(back.version, by="管理员").phrasings == {}  # nothing published in between

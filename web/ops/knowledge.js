@@ -316,7 +316,8 @@ async function rollback(version) {
   await guarded(async () => {
     const response = await api("knowledge/rollback", { method: "POST", body: JSON.stringify({ version }) });
     const answer = await response.json();
-    $("#kb-status").textContent = response.ok ? `已回滚：版本 ${answer.version} 的内容与版本 ${version} 相同，几秒内生效。` : answer.error;
+    const retrain = answer.retrain ? "；说法也已恢复，正在重新训练并上线新模型" : "";
+    $("#kb-status").textContent = response.ok ? `已回滚：版本 ${answer.version} 的内容与版本 ${version} 相同，几秒内生效${retrain}。` : answer.error;
     await loadKnowledge();
     await loadHistory();
   });
