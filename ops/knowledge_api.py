@@ -8,7 +8,7 @@
     DELETE knowledge/draft                       drops every unpublished edit
     POST knowledge/publish {"note"}              the draft as a new version (phrasings: training data + retrain)
     GET  knowledge/history                       every version, newest first, with who, when, note and diff
-    POST knowledge/rollback {"version"}          that version's content as a new version
+    POST knowledge/rollback {"version"}          that version's content as a new version, later phrasings taken back
     POST knowledge/trial {"text", "conversation"?}  试聊: a message answered with the draft
 
 A text holding a phone number that is not a hotline of knowledge/services.yml is refused with 422 and the
