@@ -49,7 +49,7 @@ cluster: .venv/installed node_modules/.installed cluster-deps $(MODEL) ## RASA_R
 
 train: $(MODEL) ## train the model if it is missing or older than its inputs
 
-test: .venv/dev-installed node_modules/.installed browser-deps cluster-deps ## set up, then lint, unit tests, validate, train, conversation, browser, console, live-chat, durability and cluster tests
+test: .venv/dev-installed node_modules/.installed browser-deps cluster-deps ## set up, then lint, unit tests, validate, train, conversation, browser, console, live-chat, knowledge, durability and cluster tests
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/pytest tests/unit
 	$(RASA) data validate --fail-on-warnings
@@ -62,6 +62,7 @@ test: .venv/dev-installed node_modules/.installed browser-deps cluster-deps ## s
 	$(VENV_BIN)/pytest tests/conversation tests/e2e
 	$(VENV_BIN)/pytest tests/ops  # own process: its browser session must not overlap tests/e2e's
 	$(VENV_BIN)/pytest tests/live  # live chat: a customer's page and an agent's console
+	$(VENV_BIN)/pytest tests/knowledge  # the knowledge editor: an operator's console and a customer's page
 	$(VENV_BIN)/pytest tests/durability  # make run's processes through retrains, kills and purges: nothing lost
 	$(VENV_BIN)/pytest tests/cluster
 
@@ -81,6 +82,11 @@ bench: .venv/dev-installed node_modules/.installed build/jieba/userdict.txt clus
 	$(VENV_BIN)/python -m bench.cluster
 
 .PHONY: bench
+
+knowledge-export: .venv/installed ## write the console's published knowledge (知识库) into knowledge/*.yml, to review and commit
+	$(VENV_BIN)/python -m ops.knowledge_export
+
+.PHONY: knowledge-export
 
 purge: .venv/installed ## delete conversations older than RETENTION_DAYS (default 180) now; the server also does it hourly
 	$(VENV_BIN)/python -m common.erasure purge

@@ -9,9 +9,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
-from actions.replies import answer_metadata, product_buttons, resolve_product
+from actions.replies import answer_metadata, knowledge_for, product_buttons, resolve_product
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT
-from common.knowledge import Knowledge, load_knowledge
+from common.knowledge import Knowledge
 from common.text import normalize
 
 
@@ -24,7 +24,7 @@ class ActionAnswerProblem(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        knowledge = load_knowledge()
+        knowledge = knowledge_for(tracker)
         topic_key = tracker.get_intent_of_latest_message()
         if topic_key not in knowledge.topics:  # a rule points an intent here that has no answer in intents.yml
             dispatcher.utter_message(response="utter_out_of_scope")

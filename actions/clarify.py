@@ -11,9 +11,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answer_topic
-from actions.replies import all_hotlines, resolve_product
+from actions.replies import all_hotlines, knowledge_for, resolve_product
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT
-from common.knowledge import Knowledge, load_knowledge
+from common.knowledge import Knowledge
 
 MAX_ATTEMPTS = 2
 # Four short titles still fit on two lines of a phone's chat. On real customers' questions the right topic
@@ -37,7 +37,7 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        knowledge = load_knowledge()
+        knowledge = knowledge_for(tracker)
         attempts = int(tracker.get_slot(CLARIFY_ATTEMPTS_SLOT) or 0) + 1
 
         if attempts >= MAX_ATTEMPTS:

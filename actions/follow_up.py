@@ -12,10 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import answer_topic, resolved_buttons
 from actions.fraud import after_fraud, check_numbers
 from actions.handoff import hand_off, tell_service_hours
-from actions.replies import answer_metadata, entity_values
+from actions.replies import answer_metadata, entity_values, knowledge_for
 from common.conversation import ANSWER_KIND_KEY, CLARIFY_ATTEMPTS_SLOT, FOLLOW_UP_ACTION, FOLLOW_UP_SLOT, PRODUCT_SLOT
 from common.follow_ups import ASPECT, HAPPENED, NOT_RESOLVED, NUMBER, SWITCH, FollowUp
-from common.knowledge import Knowledge, load_knowledge
+from common.knowledge import Knowledge
 
 
 class ActionFollowUp(Action):
@@ -25,7 +25,7 @@ class ActionFollowUp(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        knowledge = load_knowledge()
+        knowledge = knowledge_for(tracker)
         follow_up = FollowUp.from_slot(tracker.get_slot(FOLLOW_UP_SLOT))
         if follow_up is None:  # only the context policy runs this action, and it always sets the slot
             dispatcher.utter_message(text=knowledge.template("clarify_none"))

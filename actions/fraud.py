@@ -10,9 +10,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
-from actions.replies import answer_metadata, entity_values, hotline_line, number_verdict, resolve_product
+from actions.replies import answer_metadata, entity_values, hotline_line, knowledge_for, number_verdict, resolve_product
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT
-from common.knowledge import Knowledge, load_knowledge
+from common.knowledge import Knowledge
 from common.text import normalize
 
 
@@ -23,7 +23,7 @@ class ActionCheckFraud(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        knowledge = load_knowledge()
+        knowledge = knowledge_for(tracker)
         numbers = list(dict.fromkeys(entity_values(tracker, "phone_number")))
         text = normalize(tracker.latest_message.get("text"))
         kind = None if numbers else knowledge.fraud_kind(text)

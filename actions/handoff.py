@@ -15,13 +15,14 @@ from actions.replies import (
     hotline_card,
     hotline_line,
     hours_lines,
+    knowledge_for,
     now_in_service_timezone,
     number_verdict,
     product_buttons,
     resolve_product,
 )
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, HANDOFF_KEY, PRODUCT_SLOT, TOPIC_SLOT
-from common.knowledge import Knowledge, load_knowledge
+from common.knowledge import Knowledge
 from common.live_chat import LiveChats, join_payload
 from common.tracker_db import engine_from_env
 
@@ -69,7 +70,7 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        knowledge = load_knowledge()
+        knowledge = knowledge_for(tracker)
         # "客服电话是400-680-8581吗": answer the quoted number before giving the real one.
         for digits in dict.fromkeys(entity_values(tracker, "phone_number")):
             dispatcher.utter_message(text=number_verdict(digits, knowledge))
@@ -86,7 +87,7 @@ class ActionTellServiceHours(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        knowledge = load_knowledge()
+        knowledge = knowledge_for(tracker)
         product = resolve_product(tracker, knowledge, tracker.get_slot(TOPIC_SLOT))
         return tell_service_hours(dispatcher, knowledge, product)
 

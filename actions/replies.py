@@ -10,7 +10,17 @@ from rasa_sdk import Tracker
 
 from common.conversation import ANSWER_SERVICE_KEY, ANSWER_TOPIC_KEY, PRODUCT_SLOT
 from common.knowledge import SERVICE_TIMEZONE, Knowledge, Service, UnofficialNumber
+from common.knowledge_store import AnsweringKnowledge
 from common.text import format_phone
+from common.tracker_db import engine_from_env
+
+# Answers, titles, hours and notes as last published in the console (common/knowledge_store.py).
+_answering = AnsweringKnowledge(engine_from_env)
+
+
+def knowledge_for(tracker: Tracker) -> Knowledge:
+    """The knowledge to answer this conversation with: the published version, or the draft in a test chat."""
+    return _answering.for_conversation(tracker.sender_id)
 
 
 def entity_values(tracker: Tracker, entity: str) -> List[str]:

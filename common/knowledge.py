@@ -213,22 +213,35 @@ def _read_yaml(path: Path) -> dict:
         return yaml.safe_load(handle)
 
 
-def _check_no_invented_numbers(knowledge: Knowledge) -> None:
-    official = {service.dial for service in knowledge.services.values()}
+# Digits split by spaces or dashes one by one ("1 3 9 1 2 …"): written together, they may make a phone number.
+_SPACED_DIGITS = re.compile(r"(?<=\d)[ \-]+(?=\d)")
+
+
+def unlisted_numbers(text: str, services: Dict[str, Service]) -> List[str]:
+    """The phone numbers in `text` that are not a hotline of `services` (knowledge/services.yml), as digits,
+    also when their digits are spaced out."""
+    official = {service.dial for service in services.values()}
+    normalized = normalize(text)
+    found = [mention.digits for variant in (normalized, _SPACED_DIGITS.sub("", normalized))
+             for mention in find_phone_numbers(variant)]
+    return list(dict.fromkeys(digits for digits in found if digits not in official))
+
+
+def check_no_invented_numbers(knowledge: Knowledge) -> None:
     texts = [*knowledge.templates.values()]
     for topic in knowledge.topics.values():
         texts += [topic.default, *topic.by_product.values()]
+    for service in knowledge.services.values():
+        texts += [service.human_agent_tip, service.hours.note if service.hours else ""]
     for variations in knowledge.responses.values():
         texts += [variation.get("text", "") for variation in variations]
     if knowledge.follow_ups is not None:
         texts += knowledge.follow_ups.texts()
     for text in texts:
-        for mention in find_phone_numbers(normalize(text)):
-            if mention.digits not in official:
-                raise ValueError(
-                    f"knowledge/ mentions {mention.digits} in an answer or reply, which is not a hotline "
-                    "in knowledge/services.yml"
-                )
+        for digits in unlisted_numbers(text, knowledge.services):
+            raise ValueError(
+                f"knowledge/ mentions {digits} in an answer or reply, which is not a hotline in knowledge/services.yml"
+            )
 
 
 def _check_catalogue(knowledge: Knowledge) -> None:
@@ -318,6 +331,6 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         for product in [topic.default_product, *topic.by_product]:
             if product and product not in services:
                 raise ValueError(f"topic {topic.key} names unknown service {product}")
-    _check_no_invented_numbers(knowledge)
+    check_no_invented_numbers(knowledge)
     _check_catalogue(knowledge)
     return knowledge

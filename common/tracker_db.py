@@ -144,3 +144,12 @@ def check_database_files() -> Optional[str]:
 
 class DeletedDatabaseFiles(RuntimeError):
     """This process writes into SQLite files that another process deleted: what it stores now is lost."""
+
+
+def create_tables(metadata: sa.MetaData, engine: sa.engine.Engine) -> None:
+    """Creates the tables of `metadata` that the database lacks. Processes starting together may race to create
+    them: the loser's second try finds them there."""
+    try:
+        metadata.create_all(engine)
+    except sa.exc.SQLAlchemyError:
+        metadata.create_all(engine)

@@ -15,6 +15,7 @@ import functools
 import hmac
 import io
 import json
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -24,17 +25,22 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tupl
 from aiohttp import web
 
 from common.knowledge import load_knowledge
+from common.knowledge_store import AnsweringKnowledge, KnowledgeStore
 from common.live_chat import LiveChats
 from common.tracker_db import engine_from_env
-from ops import inbox, metrics
+from ops import conversations, inbox, metrics
+from ops.json_api import json_error, json_object
+from ops.knowledge_api import OPERATOR_KEY, KnowledgeAPI, add_knowledge_api
 from ops.live_api import AGENT_KEY, add_live_chat_api
-from ops.masking import mask_for_display
+from ops.operators import ADMIN_NAME, NameTaken, Operators
 from ops.retrain import Retrainer, RetrainSettings
 from ops.store import TrackerEvents
 
 ROOT = Path(__file__).resolve().parent.parent
 API_PREFIX = "/ops/api/"
 AGENT_API_PREFIX = API_PREFIX + "agent/"  # the agents' calls, with their own tokens (ops/live_api.py)
+# Calls only the administrator's token may make, not an operator account's (ops/operators.py).
+ADMIN_ONLY = (API_PREFIX + "operators", API_PREFIX + "agents")
 INBOX_DAYS = 30
 MAX_CONVERSATIONS_LISTED = 200
 
@@ -115,6 +121,26 @@ class ConsoleAPI:
     def live(self) -> LiveChats:
         return LiveChats(self.events.engine)
 
+    @functools.cached_property
+    def operators(self) -> Operators:
+        return Operators(self.events.engine)
+
+    @functools.cached_property
+    def answering(self) -> AnsweringKnowledge:
+        """Titles and hours as last published in the knowledge editor, for the figures and the inbox."""
+        return AnsweringKnowledge(lambda: self.events.engine, self.knowledge)
+
+    @functools.cached_property
+    def knowledge_store(self) -> KnowledgeStore:
+        return KnowledgeStore(self.events.engine, self.knowledge)
+
+    def operator_of(self, token: str) -> Optional[str]:
+        """Who a console token belongs to: the administrator, an operator account, or nobody."""
+        if token and hmac.compare_digest(token.encode(), self.settings.token.encode()):
+            return ADMIN_NAME
+        operator = self.operators.by_token(token)
+        return operator.name if operator else None
+
     @web.middleware
     async def require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(API_PREFIX):
@@ -125,10 +151,14 @@ class ConsoleAPI:
                 request[AGENT_KEY] = agent
                 allowed = agent is not None
             else:
-                allowed = bool(given) and hmac.compare_digest(given.encode(), self.settings.token.encode())
+                operator = await asyncio.to_thread(self.operator_of, given)
+                request[OPERATOR_KEY] = operator
+                allowed = operator is not None
             if not allowed:
                 return web.json_response({"error": "unauthorized"}, status=401,
                                          headers={"WWW-Authenticate": 'Bearer realm="ops"'})
+            if request.path.startswith(ADMIN_ONLY) and request[OPERATOR_KEY] != ADMIN_NAME:
+                return web.json_response({"error": "only the administrator's token may do this"}, status=403)
             response = await handler(request)
             response.headers["Cache-Control"] = "no-store"  # conversations stay out of caches and proxies
             return response
@@ -141,7 +171,8 @@ class ConsoleAPI:
             raise web.HTTPBadRequest(text=f"bad period: {error}") from error
 
     def compute_summary(self, period: metrics.Period) -> Dict[str, Any]:
-        figures = metrics.summary(self.events.conversations_in(period.start, period.end), period, self.knowledge)
+        figures = metrics.summary(self.events.conversations_in(period.start, period.end), period,
+                                  self.answering.published())
         figures.update(self.live.summary(period.start, period.end))
         return figures
 
@@ -169,11 +200,11 @@ class ConsoleAPI:
     async def inbox_list(self, request: web.Request) -> web.Response:
         period = self.period_of(request, INBOX_DAYS)
         items = await asyncio.to_thread(self.pending_items, period)
-        intents = tuple(self.knowledge.intents)
+        intents, titles = tuple(self.knowledge.intents), self.answering.published().intent_titles
         return web.json_response({
             "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
             "items": [item.as_dict() for item in items],
-            "labels": [{"intent": name, "title": self.knowledge.intent_titles.get(name, name)} for name in intents]
+            "labels": [{"intent": name, "title": titles.get(name, name)} for name in intents]
             + [{"intent": inbox.IGNORE, "title": "忽略"}],
         }, dumps=_dumps)
 
@@ -193,23 +224,41 @@ class ConsoleAPI:
         result = await asyncio.to_thread(self.reviews.label, item, label)
         return web.json_response({"id": item.id, "label": label, **result}, dumps=_dumps)
 
-    async def conversation_list(self, request: web.Request) -> web.Response:
-        period = self.period_of(request)
-        conversations = await asyncio.to_thread(self.events.conversations_in, period.start, period.end)
+    def listed_conversations(self, period: metrics.Period, filters: conversations.Filters) -> List[Dict[str, Any]]:
+        knowledge = self.answering.published()
         rows = []
-        for cid, stored in conversations.items():
+        for cid, stored in self.events.conversations_in(period.start, period.end).items():
             turns = [t for t in metrics.turns_of(cid, stored) if t.timestamp in period]
-            rows.append({"id": cid, "last_seen": turns[-1].timestamp, "messages": len(turns),
-                         "first_message": mask_for_display(turns[0].text)})
+            row = conversations.list_row(cid, turns, self.live.latest_chat(cid), knowledge)
+            if row is not None and conversations.matches(row, filters):
+                del row["_texts"]
+                rows.append(row)
         rows.sort(key=lambda row: -row["last_seen"])
-        return web.json_response({"conversations": rows[:MAX_CONVERSATIONS_LISTED]}, dumps=_dumps)
+        return rows[:MAX_CONVERSATIONS_LISTED]
+
+    async def conversation_list(self, request: web.Request) -> web.Response:
+        rows = await asyncio.to_thread(self.listed_conversations, self.period_of(request),
+                                       conversations.Filters.from_query(request.query))
+        return web.json_response({"conversations": rows}, dumps=_dumps)
+
+    def conversation_transcript(self, cid: str) -> Optional[List[Dict[str, Any]]]:
+        stored = self.events.conversation(cid)
+        if stored is None:
+            return None
+        live = self.live.messages(cid)
+        agent_names = {}
+        for chat_id in {message.chat_id for message in live}:
+            chat = self.live.chat(chat_id)
+            agent = self.live.agent(chat.agent_id) if chat and chat.agent_id else None
+            agent_names[chat_id] = agent.name if agent else ""
+        return conversations.transcript(stored, live, agent_names, self.answering.published())
 
     async def conversation(self, request: web.Request) -> web.Response:
         cid = request.match_info["conversation_id"]
-        stored = await asyncio.to_thread(self.events.conversation, cid)
-        if stored is None:
+        turns = await asyncio.to_thread(self.conversation_transcript, cid)
+        if turns is None:
             raise web.HTTPNotFound(text="no such conversation")
-        return web.json_response({"id": cid, "turns": transcript(stored)}, dumps=_dumps)
+        return web.json_response({"id": cid, "turns": turns}, dumps=_dumps)
 
     async def retrain_start(self, request: web.Request) -> web.Response:
         started = self.retrainer.start()
@@ -217,6 +266,24 @@ class ConsoleAPI:
 
     async def retrain_status(self, request: web.Request) -> web.Response:
         return web.json_response(self.retrainer.status, dumps=_dumps)
+
+    async def whoami(self, request: web.Request) -> web.Response:
+        name = request[OPERATOR_KEY]
+        return web.json_response({"name": name, "admin": name == ADMIN_NAME}, dumps=_dumps)
+
+    async def create_operator(self, request: web.Request) -> web.Response:
+        name = (await json_object(request)).get("name")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 32 or name.strip() == ADMIN_NAME:
+            raise json_error(web.HTTPBadRequest, "name: 1–32 characters")
+        try:
+            operator_id, token = await asyncio.to_thread(self.operators.create, name.strip())
+        except NameTaken as error:
+            raise json_error(web.HTTPConflict, str(error)) from None
+        return web.json_response({"id": operator_id, "name": name.strip(), "token": token}, dumps=_dumps)
+
+    async def operator_list(self, request: web.Request) -> web.Response:
+        operators = await asyncio.to_thread(self.operators.all)
+        return web.json_response({"items": [{"id": o.id, "name": o.name} for o in operators]}, dumps=_dumps)
 
 
 def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
@@ -231,31 +298,23 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
     app.router.add_post(API_PREFIX + "retrain", api.retrain_start)
     app.router.add_get(API_PREFIX + "retrain", api.retrain_status)
     add_live_chat_api(app, API_PREFIX, api.knowledge, lambda: api.live, lambda: api.events)
+    app.router.add_get(API_PREFIX + "me", api.whoami)
+    app.router.add_post(API_PREFIX + "operators", api.create_operator)
+    app.router.add_get(API_PREFIX + "operators", api.operator_list)
+    add_knowledge_api(app, API_PREFIX, KnowledgeAPI(api.knowledge, lambda: api.knowledge_store, lambda: api.reviews,
+                                                    api.retrainer, settings.retrain.rasa_urls[0]))
+
+    async def import_repository(app: web.Application) -> None:
+        # knowledge/*.yml as version 1 on a fresh install, or merged in after an upgrade that changed it.
+        try:
+            await asyncio.to_thread(api.knowledge_store.import_repository)
+        except Exception:  # the database is not up yet: the first call of the knowledge editor imports
+            logging.getLogger(__name__).exception("Could not import knowledge/*.yml into the knowledge store")
+
+    app.on_startup.append(import_repository)
 
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
-
-
-def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The conversation as the user saw it: their messages with what the NLU made of them, and each
-    reply with the action that sent it. Masked."""
-    rows: List[Dict[str, Any]] = []
-    action: Optional[str] = None
-    for event in events:
-        kind = event.get("event")
-        if kind == "user":
-            intent = (event.get("parse_data") or {}).get("intent") or {}
-            rows.append({"from": "user", "time": event.get("timestamp"),
-                         "text": mask_for_display(event.get("text") or ""), "intent": intent.get("name"),
-                         "confidence": round(float(intent.get("confidence") or 0), 3)})
-        elif kind == "action" and event.get("name") != "action_listen":
-            action = event.get("name")
-        elif kind == "bot":
-            buttons = [b.get("title", "") for b in (event.get("data") or {}).get("buttons") or []]
-            rows.append({"from": "bot", "time": event.get("timestamp"),
-                         "text": mask_for_display(event.get("text") or ""),
-                         "buttons": [mask_for_display(b) for b in buttons], "action": action})
-    return rows
 
 
 def _csv_rows(figures: Dict[str, Any]) -> List[Tuple[str, str, Any]]:

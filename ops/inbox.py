@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,24 +24,13 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import yaml
 
-from common.text import normalize
 from ops.masking import mask_for_display
-from ops.metrics import REVIEW_REASONS, ReviewCandidate
+from ops.metrics import NOT_ENOUGH, REVIEW_REASONS, SIGNALS, ReviewCandidate, character_pairs, similarity_key
 
 IGNORE = "ignore"
 SIMILAR = 0.6  # share of character pairs two messages must have in common to be grouped
+CLICKED = "（点选的问题）"  # a row of button clicks only has no typed text to show
 MAX_EXAMPLES = 5
-_NOT_MEANING = re.compile(r"[\W_]+")
-_DIGITS = re.compile(r"\d+")
-
-
-def similarity_key(text: str) -> str:
-    """A message as far as grouping cares: normalised, numbers as 0, no spaces or punctuation."""
-    return _NOT_MEANING.sub("", _DIGITS.sub("0", normalize(text)))
-
-
-def _pairs(key: str) -> Set[str]:
-    return {key[i : i + 2] for i in range(len(key) - 1)} or {key}
 
 
 @dataclass
@@ -58,8 +46,9 @@ class InboxItem:
     def as_dict(self) -> Dict[str, object]:
         latest = self.candidates[-1].turn
         intent, _ = Counter(c.turn.predicted for c in self.candidates).most_common(1)[0]
-        reason, _ = Counter(c.reason for c in self.candidates).most_common(1)[0]
-        texts = list(dict.fromkeys(mask_for_display(c.turn.text) for c in reversed(self.candidates)))
+        (reason, signal), _ = Counter((c.reason, c.signal) for c in self.candidates).most_common(1)[0]
+        texts = list(dict.fromkeys(mask_for_display(c.turn.text) for c in reversed(self.candidates)
+                                   if not c.turn.is_click)) or [CLICKED]
         return {
             "id": self.id,
             "text": texts[0],
@@ -67,7 +56,10 @@ class InboxItem:
             "intent": intent,
             "confidence": round(sum(c.turn.confidence for c in self.candidates) / len(self.candidates), 3),
             "reason": reason,
-            "reason_text": REVIEW_REASONS[reason],
+            "signal": signal,
+            "reason_text": REVIEW_REASONS[reason] + (f"（{SIGNALS[signal]}）" if signal else ""),
+            # the answer was right but not enough: better text in the knowledge editor, not a training label
+            "to_knowledge": reason == NOT_ENOUGH,
             "count": len(self.candidates),
             "conversation": latest.conversation,
             "conversations": len({c.turn.conversation for c in self.candidates}),
@@ -81,11 +73,16 @@ def group(candidates: Iterable[ReviewCandidate]) -> List[InboxItem]:
     by_key: Dict[str, InboxItem] = {}
     for candidate in candidates:
         key = similarity_key(candidate.turn.text)
+        if candidate.reason == NOT_ENOUGH:  # one row per topic: its answer is what needs more
+            key = f"{NOT_ENOUGH}:{candidate.turn.intent}"
+            if key not in by_key:
+                by_key[key] = InboxItem(key, set())
+                items.append(by_key[key])
         if not key:
             continue
         item = by_key.get(key)
         if item is None:
-            pairs = _pairs(key)
+            pairs = character_pairs(key)
             item = next((i for i in items if len(pairs & i.pairs) / len(pairs | i.pairs) >= SIMILAR), None)
             if item is None:
                 item = InboxItem(key, pairs)
@@ -142,26 +139,40 @@ class Reviews:
     def label(self, item: InboxItem, label: str) -> Dict[str, int]:
         """Files the item's messages under `label` (an intent), or only records IGNORE. Returns counts."""
         with self._lock:
-            filed = skipped_heldout = skipped_known = 0
+            result = {"filed": 0, "skipped_heldout": 0, "skipped_known": 0}
             if label != IGNORE:
-                known = nlu_keys(sorted(self.training_dir.glob("*.yml")))
-                new: List[str] = []
-                for text in dict.fromkeys(_training_example(c.turn.text) for c in item.candidates):
-                    key = similarity_key(text)
-                    if key in self.heldout:
-                        skipped_heldout += 1
-                    elif key in known:
-                        skipped_known += 1
-                    else:
-                        known.add(key)
-                        new.append(text)
-                if new:
-                    self._append_examples(label, new)
-                filed = len(new)
+                result = self._file(label, [_training_example(c.turn.text) for c in item.candidates])
             decided = self.decided()
             decided.update({similarity_key(c.turn.text): label for c in item.candidates})
             _write_atomically(self.decisions_file, json.dumps(decided, ensure_ascii=False, indent=1) + "\n")
-            return {"filed": filed, "skipped_heldout": skipped_heldout, "skipped_known": skipped_known}
+            return result
+
+    def file_examples(self, intent: str, texts: List[str]) -> Dict[str, int]:
+        """Files texts as training examples of `intent` (the knowledge editor's new phrasings). Returns counts."""
+        with self._lock:
+            return self._file(intent, [_training_example(text) for text in texts])
+
+    def is_heldout(self, text: str) -> bool:
+        """Whether the text is a sentence of the held-out or blind test files (never to be trained on)."""
+        return similarity_key(text) in self.heldout
+
+    def _file(self, intent: str, texts: List[str]) -> Dict[str, int]:
+        """Appends the texts the training data does not have yet and that are not held-out sentences."""
+        skipped_heldout = skipped_known = 0
+        known = nlu_keys(sorted(self.training_dir.glob("*.yml")))
+        new: List[str] = []
+        for text in dict.fromkeys(texts):
+            key = similarity_key(text)
+            if key in self.heldout:
+                skipped_heldout += 1
+            elif key in known:
+                skipped_known += 1
+            else:
+                known.add(key)
+                new.append(text)
+        if new:
+            self._append_examples(intent, new)
+        return {"filed": len(new), "skipped_heldout": skipped_heldout, "skipped_known": skipped_known}
 
     def _append_examples(self, intent: str, texts: List[str]) -> None:
         blocks: Dict[str, List[str]] = {}

@@ -29,26 +29,13 @@ from aiohttp import web
 from common import live_chat
 from common.knowledge import Knowledge
 from common.live_chat import Agent, Chat, LiveChats
+from ops.json_api import json_error, json_object
 from ops.masking import mask_for_display
 from ops.store import TrackerEvents
 
 AGENT_KEY = "live_agent"  # the request's agent, set by the token check
 MAX_NAME = 32
 MAX_TEXT = 2000
-
-
-def _error(kind: type, message: str) -> web.HTTPException:
-    return kind(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json")
-
-
-async def _json_object(request: web.Request) -> Dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise _error(web.HTTPBadRequest, "expected a JSON object") from None
-    if not isinstance(body, dict):
-        raise _error(web.HTTPBadRequest, "expected a JSON object")
-    return body
 
 
 _MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -96,13 +83,13 @@ class AgentAPI:
         return request[AGENT_KEY]
 
     async def create_agent(self, request: web.Request) -> web.Response:
-        body = await _json_object(request)
+        body = await json_object(request)
         name, services = body.get("name"), body.get("services")
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
-            raise _error(web.HTTPBadRequest, f"name must be a text of 1 to {MAX_NAME} characters")
+            raise json_error(web.HTTPBadRequest, f"name must be a text of 1 to {MAX_NAME} characters")
         if (not isinstance(services, list) or not services
                 or not all(isinstance(s, str) and s in self.knowledge.services for s in services)):
-            raise _error(web.HTTPBadRequest, f"services must be a list of {sorted(self.knowledge.services)}")
+            raise json_error(web.HTTPBadRequest, f"services must be a list of {sorted(self.knowledge.services)}")
         agent_id, token = await asyncio.to_thread(self.live().create_agent, name.strip(), list(dict.fromkeys(services)))
         return web.json_response({"id": agent_id, "token": token}, status=201)
 
@@ -114,9 +101,9 @@ class AgentAPI:
                                  dumps=_dumps)
 
     async def status(self, request: web.Request) -> web.Response:
-        online = (await _json_object(request)).get("online")
+        online = (await json_object(request)).get("online")
         if not isinstance(online, bool):
-            raise _error(web.HTTPBadRequest, "online must be true or false")
+            raise json_error(web.HTTPBadRequest, "online must be true or false")
         await asyncio.to_thread(self.live().set_online, self.agent_of(request).id, online)
         return web.json_response({"online": online})
 
@@ -135,19 +122,19 @@ class AgentAPI:
         """The conversation's latest chat: 404 if it has none, 403 if it is outside the agent's services."""
         chat = await asyncio.to_thread(self.live().latest_chat, conversation)
         if chat is None:
-            raise _error(web.HTTPNotFound, "no live chat in this conversation")
+            raise json_error(web.HTTPNotFound, "no live chat in this conversation")
         if chat.service not in self.agent_of(request).services:
-            raise _error(web.HTTPForbidden, "this conversation is outside your services")
+            raise json_error(web.HTTPForbidden, "this conversation is outside your services")
         return chat
 
     async def take(self, request: web.Request) -> web.Response:
-        conversation = (await _json_object(request)).get("conversation")
+        conversation = (await json_object(request)).get("conversation")
         if not isinstance(conversation, str) or not conversation:
-            raise _error(web.HTTPBadRequest, "conversation must be a conversation id")
+            raise json_error(web.HTTPBadRequest, "conversation must be a conversation id")
         chat = await self.chat_for(request, conversation)
         agent = self.agent_of(request)
         if chat.state != live_chat.QUEUED or not await asyncio.to_thread(self.live().take, chat, agent):
-            raise _error(web.HTTPConflict, "this conversation is not waiting in the queue any more")
+            raise json_error(web.HTTPConflict, "this conversation is not waiting in the queue any more")
         await asyncio.to_thread(self.live().add_message, chat, live_chat.BOT,
                                 self.knowledge.template("live_taken", name=agent.name), live_chat.TAKEN)
         stored = await asyncio.to_thread(self.events().conversation, conversation)
@@ -164,7 +151,7 @@ class AgentAPI:
         try:
             after = int(request.query.get("after", "0"))
         except ValueError:
-            raise _error(web.HTTPBadRequest, "after must be a message number") from None
+            raise json_error(web.HTTPBadRequest, "after must be a message number") from None
         found = await asyncio.to_thread(self.live().messages, conversation, after)
         chat = await asyncio.to_thread(self.live().latest_chat, conversation)
         return web.json_response({"state": chat.state if chat else None,
@@ -174,14 +161,14 @@ class AgentAPI:
     async def own_active_chat(self, request: web.Request) -> Chat:
         chat = await self.chat_for(request, request.match_info["conversation_id"])
         if chat.state != live_chat.ACTIVE or chat.agent_id != self.agent_of(request).id:
-            raise _error(web.HTTPConflict, "you are not in a live chat with this conversation")
+            raise json_error(web.HTTPConflict, "you are not in a live chat with this conversation")
         return chat
 
     async def reply(self, request: web.Request) -> web.Response:
         chat = await self.own_active_chat(request)
-        text = (await _json_object(request)).get("text")
+        text = (await json_object(request)).get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
-            raise _error(web.HTTPBadRequest, f"text must be a text of 1 to {MAX_TEXT} characters")
+            raise json_error(web.HTTPBadRequest, f"text must be a text of 1 to {MAX_TEXT} characters")
         sent = await asyncio.to_thread(self.live().add_message, chat, live_chat.AGENT, text.strip())
         return web.json_response(sent.as_dict(), status=201, dumps=_dumps)
 
@@ -189,7 +176,7 @@ class AgentAPI:
         async def close(request: web.Request) -> web.Response:
             chat = await self.own_active_chat(request)
             if not await asyncio.to_thread(self.live().close, chat, state):
-                raise _error(web.HTTPConflict, "this live chat is already over")
+                raise json_error(web.HTTPConflict, "this live chat is already over")
             notice = self.knowledge.template(template)
             await asyncio.to_thread(self.live().add_message, chat, live_chat.BOT, notice, kind)
             return web.json_response({"conversation": chat.conversation, "state": state})

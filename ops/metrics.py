@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Set
 
 from common.conversation import CLARIFY_ACTION, CLARIFY_ATTEMPTS_SLOT, HANDOFF_KEY
 from common.knowledge import ANSWER_ACTION, SERVICE_TIMEZONE, Knowledge, Service, UnofficialNumber, load_knowledge
-from common.text import format_phone
+from common.text import format_phone, normalize
 from ops.masking import mask_for_display
 
 # How a hotline card began before it carried its service in the metadata: "…官方客服热线：[number](tel:digits)"
@@ -26,6 +26,7 @@ DECLINE_ACTION = "utter_out_of_scope"
 FALLBACK_INTENT = "nlu_fallback"
 RESOLVED_INTENT, UNRESOLVED_INTENT = "affirm", "deny"  # the 解决了 / 没解决 buttons' payloads
 COMPLAINT_INTENT = "complaint"
+PAGE_OPEN = "/greet"  # what the chat page (web/static) sends by itself when it opens
 PHONE_ENTITY = "phone_number"
 # An unknown number quoted in this many different conversations is shown in full, to be reported.
 SCAM_MIN_CONVERSATIONS = 3
@@ -85,6 +86,12 @@ class Turn:
     replies: List[str] = field(default_factory=list)
     handoffs: List[str] = field(default_factory=list)  # service keys of the hotline cards sent
     clarify_attempts: Optional[float] = None  # set by action_clarify: 0 when it gave up
+    to_person: bool = False  # written while the bot was paused: to an agent in a live chat, not to the bot
+
+    @property
+    def opens_page(self) -> bool:
+        """The chat page's own greeting request when it opens, not something the customer did."""
+        return self.text == PAGE_OPEN
 
     @property
     def is_click(self) -> bool:
@@ -99,9 +106,12 @@ class Turn:
 def turns_of(conversation: str, events: Iterable[Dict[str, Any]]) -> List[Turn]:
     turns: List[Turn] = []
     last_action: Optional[str] = None
+    paused = False
     for event in events:
         kind = event.get("event")
-        if kind == "user":
+        if kind in ("pause", "resume"):  # a live chat with a person (common/live_chat.py)
+            paused = kind == "pause"
+        elif kind == "user":
             parse = event.get("parse_data") or {}
             intent = parse.get("intent") or {}
             name = intent.get("name") or ""
@@ -114,7 +124,7 @@ def turns_of(conversation: str, events: Iterable[Dict[str, Any]]) -> List[Turn]:
             numbers = [str(e["value"]) for e in parse.get("entities") or [] if e.get("entity") == PHONE_ENTITY]
             turns.append(
                 Turn(conversation, float(event.get("timestamp") or 0), event.get("text") or "", name,
-                     confidence, predicted, list(dict.fromkeys(numbers)), last_action)
+                     confidence, predicted, list(dict.fromkeys(numbers)), last_action, to_person=paused)
             )
         elif kind == "action" and event.get("name") not in (None, "action_listen"):
             last_action = event["name"]
@@ -170,7 +180,8 @@ def _hour_counts() -> Dict[str, int]:
 
 def summary(conversations: Dict[str, List[Dict[str, Any]]], period: Period, knowledge: Knowledge) -> Dict[str, Any]:
     """The dashboard's figures for the user messages in `period`."""
-    turns = [t for cid, events in conversations.items() for t in turns_of(cid, events) if t.timestamp in period]
+    turns = [t for cid, events in conversations.items() for t in turns_of(cid, events)
+             if t.timestamp in period and not t.opens_page]
     days = [day.isoformat() for day in period.days()]
     intents: Counter = Counter()
     intents_by_day: Dict[str, Counter] = defaultdict(Counter)
@@ -226,6 +237,7 @@ def summary(conversations: Dict[str, List[Dict[str, Any]]], period: Period, know
         "second_misses": second_misses,
         "declines": declines,
         "intents": dict(intents.most_common()),
+        "intent_titles": knowledge.intent_titles,  # so that pages show titles, not keys
         "days": days,
         "topics": [
             {"intent": name, "title": knowledge.intent_titles[name], "count": intents[name],
@@ -252,46 +264,117 @@ def summary(conversations: Dict[str, List[Dict[str, Any]]], period: Period, know
     }
 
 
+_NOT_MEANING = re.compile(r"[\W_]+")
+_DIGITS = re.compile(r"\d+")
+
+
+def similarity_key(text: str) -> str:
+    """A message as far as comparing cares: normalised, numbers as 0, no spaces or punctuation."""
+    return _NOT_MEANING.sub("", _DIGITS.sub("0", normalize(text)))
+
+
+def character_pairs(key: str) -> Set[str]:
+    return {key[i : i + 2] for i in range(len(key) - 1)} or {key}
+
+
+def pair_overlap(first: str, second: str) -> float:
+    """Share of character pairs two texts have in common (0 to 1)."""
+    a, b = character_pairs(similarity_key(first)), character_pairs(similarity_key(second))
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
 @dataclass(frozen=True)
 class ReviewCandidate:
-    """A typed user message the assistant was unsure about, and why."""
+    """A user message the assistant was unsure about or answered badly, why, and what showed it."""
 
     turn: Turn
     reason: str
+    signal: Optional[str] = None  # for wrong_answer / not_enough: what the customer did next
 
 
 REVIEW_REASONS = {
     "clarified": "追问了“您是想问…”",
+    "gave_up": "两次没听懂，给了人工热线",
     "declined": "答复为超出范围",
     "low_confidence": "置信度低",
-    "unresolved": "用户点了“没解决”",
+    "wrong_answer": "答错了",
+    "not_enough": "答对了但不够",  # the answer needs more: the knowledge editor, not training
+}
+SIGNALS = {
+    "rephrased": "随后用户换了说法",
+    "asked_person": "随后用户要人工",
+    "unresolved": "随后用户点了“没解决”",
     "complaint": "随后用户投诉",
 }
+NOT_ENOUGH = "not_enough"
+# A self-help answer to a message the NLU was this sure of (or to a topic the customer clicked) was the right
+# topic: 没解决, a person or a complaint right after it say the answer was not enough, not that it was wrong.
+SURE = 0.8
+# A reply the customer follows within this many seconds by a rephrasing or a person request was not what
+# they asked for.
+FOLLOW_UP_S = 120.0
+REPHRASED_OVERLAP = 0.2  # share of character pairs a rephrasing keeps of the message before
+_CORRECTION = re.compile(
+    r"^(不是|不对)|不是(这个|这样|问|说|那个|我问的)|答非所问|我(问|说)的是|没用|还是不行|没(听)?懂|不明白我")
+_NO_SIGNAL_INTENTS = {"greet", "goodbye", "thanks", "affirm"}
+
+
+def _follow_up_signal(turn: Turn, following: Optional[Turn]) -> Optional[str]:
+    """What the customer's next message says about the reply to `turn`, if anything."""
+    if following is None or following.to_person:
+        return None
+    if _answer_feedback(following) == UNRESOLVED_INTENT:
+        return "unresolved"
+    if following.intent == COMPLAINT_INTENT:
+        return "complaint"
+    if following.timestamp - turn.timestamp > FOLLOW_UP_S or following.is_click:
+        return None
+    if following.intent == "ask_hotline" or load_knowledge().asks_for_person(normalize(following.text)):
+        return "asked_person"
+    if not turn.is_click and following.intent not in _NO_SIGNAL_INTENTS and (
+            _CORRECTION.search(normalize(following.text))
+            or pair_overlap(turn.text, following.text) >= REPHRASED_OVERLAP):
+        return "rephrased"
+    return None
+
+
+def _typed_reason(turn: Turn, low_confidence: float) -> Optional[str]:
+    if turn.clarify_attempts is not None:
+        return "clarified" if turn.clarify_attempts > 0 else "gave_up"
+    if DECLINE_ACTION in turn.actions:
+        return "declined"
+    if turn.intent == FALLBACK_INTENT or turn.confidence < low_confidence:
+        return "low_confidence"
+    return None
 
 
 def review_candidates(
     conversations: Dict[str, List[Dict[str, Any]]], period: Period, low_confidence: float
 ) -> List[ReviewCandidate]:
-    """Typed messages in `period` that were clarified, declined or low-confidence, or whose answer
-    was followed by 没解决 or a complaint; one entry per message, with its first reason."""
+    """The messages in `period` that need a look, one entry per message with its first reason:
+    - typed messages that were clarified, given up on, declined or answered with low confidence;
+    - messages whose reply the customer's next message showed to be wrong (a rephrasing or a correction
+      right away, a person asked for right away, 没解决, a complaint): `wrong_answer`, or `not_enough` when
+      it was a self-help answer to a topic the NLU was sure of or the customer clicked (then the answer
+      needs more, not the NLU);
+    never what was written to an agent during a live chat, nor a click on an answer's own buttons."""
     found: Dict[int, ReviewCandidate] = {}
     for cid, events in conversations.items():
-        turns = turns_of(cid, events)
+        turns = [turn for turn in turns_of(cid, events) if not (turn.to_person or turn.opens_page)]
         for index, turn in enumerate(turns):
-            if turn.timestamp not in period:
+            if turn.timestamp not in period or _answer_feedback(turn) is not None:
                 continue
-            if not turn.is_click and turn.text.strip():
-                reason = ("clarified" if turn.intent == FALLBACK_INTENT or turn.clarify_attempts is not None
-                          else "declined" if DECLINE_ACTION in turn.actions
-                          else "low_confidence" if turn.confidence < low_confidence
-                          else None)
-                if reason:
-                    found.setdefault(id(turn), ReviewCandidate(turn, reason))
-            follow_up = ("unresolved" if _answer_feedback(turn) == UNRESOLVED_INTENT
-                         else "complaint" if turn.intent == COMPLAINT_INTENT else None)
-            if follow_up:
-                # The typed message the answer was about: the last one before this, clicks skipped.
-                earlier = next((t for t in reversed(turns[:index]) if not t.is_click and t.text.strip()), None)
-                if earlier is not None and earlier.timestamp in period:
-                    found.setdefault(id(earlier), ReviewCandidate(earlier, follow_up))
+            typed = not turn.is_click and bool(turn.text.strip())
+            reason = _typed_reason(turn, low_confidence) if typed else None
+            if reason:
+                found[id(turn)] = ReviewCandidate(turn, reason)
+                continue
+            signal = _follow_up_signal(turn, turns[index + 1] if index + 1 < len(turns) else None)
+            if signal is None:
+                continue
+            answered = ANSWER_ACTION in turn.actions
+            if answered and signal != "rephrased" and (turn.is_click or turn.confidence >= SURE):
+                found[id(turn)] = ReviewCandidate(turn, NOT_ENOUGH, signal)
+            elif typed:
+                found[id(turn)] = ReviewCandidate(turn, "wrong_answer", signal)
     return sorted(found.values(), key=lambda c: c.turn.timestamp)

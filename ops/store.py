@@ -13,6 +13,8 @@ from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
+from common.knowledge_store import TRIAL_PREFIX
+
 Event = Dict[str, Any]
 
 _EVENTS = sa.table(
@@ -42,7 +44,9 @@ class TrackerEvents:
             return {}
         active = (
             sa.select(_EVENTS.c.sender_id)
-            .where(_EVENTS.c.type_name == "user", _EVENTS.c.timestamp >= start, _EVENTS.c.timestamp < end)
+            .where(_EVENTS.c.type_name == "user", _EVENTS.c.timestamp >= start, _EVENTS.c.timestamp < end,
+                   # the knowledge editor's test chats (试聊) are operators trying a draft, not customers
+                   _EVENTS.c.sender_id.not_like(TRIAL_PREFIX + "%"))
             .distinct()
         )
         query = (

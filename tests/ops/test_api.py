@@ -117,6 +117,8 @@ def test_inbox_groups_similar_messages_and_links_their_conversation(console, sen
     items = call_json(console, "inbox")["items"]
     by_text = {item["text"].rstrip("！").removeprefix("我的"): item for item in items}
     assert {text: (item["reason"], item["count"]) for text, item in by_text.items()} == mix.EXPECTED_INBOX
+    assert {text: by_text[text]["signal"] for text in mix.EXPECTED_SIGNALS} == mix.EXPECTED_SIGNALS
+    assert {text for text, item in by_text.items() if item["to_knowledge"]} == set(mix.EXPECTED_SIGNALS)
     unclear = by_text[mix.UNCLEAR]
     assert set(unclear) >= {"id", "text", "intent", "confidence", "reason", "count", "conversation"}
     assert unclear["conversation"] in {senders["clarified"], senders["clarified-again"], senders["clarified-similar"]}

@@ -97,6 +97,65 @@ def test_open_a_conversation_from_the_inbox(page: Page, console, senders, proble
     assert not problems.errors and not problems.csp_violations
 
 
+def test_all_figures_show_titles_and_a_top_topic_opens_its_conversations(page: Page, console, problems):
+    log_in(page, console)
+    figures = page.locator("#figures-table")
+    expect(figures).to_contain_text("意图 还款失败（repayment_failure）")
+    expect(figures).to_contain_text("意图 没听懂（追问）（nlu_fallback）")
+    assert page.locator("#from").get_attribute("placeholder") == "2026-11-01"  # typed as 年-月-日, any browser
+    page.wait_for_function("() => document.querySelector('#chart-topics canvas')")
+    page.wait_for_timeout(1500)  # the bars grow in for a second
+    # the first bar (the most asked topic), clicked where ECharts drew it
+    x, y = page.evaluate("""() => {
+        const chart = echarts.getInstanceByDom(document.getElementById("chart-topics"));
+        const option = chart.getOption();
+        return chart.convertToPixel({ seriesIndex: 0 }, [option.series[0].data[0] / 2, 0]);
+    }""")
+    page.locator("#chart-topics").scroll_into_view_if_needed()
+    box = page.locator("#chart-topics").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    expect(page.locator("#tab-conversations")).to_be_visible()
+    expect(page.locator("#conv-topic")).to_have_value("fraud_check")  # the mix's most asked topic
+    expect(page.locator("#conversation-list li")).to_have_count(3)  # the conversations that asked it
+    assert not problems.errors and not problems.csp_violations
+
+
+def test_an_answer_that_was_right_but_not_enough_leads_to_the_knowledge_editor(page: Page, console, problems):
+    log_in(page, console)
+    page.click("[data-tab=inbox]")
+    row = page.locator(".inbox-item", has_text="花呗还不上了")
+    expect(row).to_contain_text("答对了但不够（随后用户点了“没解决”）")
+    expect(row.locator(".label-select")).to_have_count(0)  # not a training label
+    row.get_by_role("button", name="去知识库改答复").click()
+    expect(page.locator("#tab-knowledge")).to_be_visible()
+    expect(page.locator("#kb-topic-heading")).to_contain_text("repayment_failure")
+    expect(page.locator("#kb-answer")).not_to_be_empty()
+    assert not problems.errors and not problems.csp_violations
+
+
+def test_the_conversation_viewer_shows_what_the_customer_saw_and_filters(page: Page, console, senders, problems):
+    log_in(page, console)
+    page.click("[data-tab=conversations]")
+    unresolved = page.locator("#conversation-list li", has_text="花呗还不上了")
+    expect(unresolved).to_contain_text("转人工")
+    unresolved.click()
+    transcript = page.locator("#transcript")
+    expect(transcript.locator(".turn.user.clicked")).to_contain_text("没解决，找人工")  # not "/deny"
+    expect(transcript).not_to_contain_text("/deny")
+    expect(transcript).not_to_contain_text("**")  # answers rendered as the chat page shows them
+    expect(transcript.locator(".turn.bot strong").first).not_to_be_empty()
+    page.fill("#conv-search", "信用卡")
+    page.click("#conv-filter button[type=submit]")
+    expect(page.locator("#conversation-list li")).to_have_count(1)
+    expect(page.locator("#conversation-list li")).to_contain_text("怎么申请信用卡")
+    page.fill("#conv-search", "")
+    page.locator("#conv-service").select_option("alipay")
+    page.check("#conv-handoff")
+    page.click("#conv-filter button[type=submit]")
+    expect(page.locator("#conversation-list li")).to_have_count(mix.EXPECTED["products"]["alipay"])
+    assert not problems.errors and not problems.csp_violations
+
+
 def test_label_retrain_and_the_new_model_answers(page: Page, console, assistant, problems):
     log_in(page, console)
     page.click("[data-tab=inbox]")

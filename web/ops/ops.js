@@ -139,6 +139,11 @@ function drawDashboard(s) {
     yAxis: { type: "category", inverse: true, data: s.topics.map((t) => t.title) },
     series: [{ name: "消息", type: "bar", data: s.topics.map((t) => t.count) }],
   }, true);
+  chart("chart-topics").off("click");
+  chart("chart-topics").on("click", (params) => {
+    const topic = s.topics[params.dataIndex];
+    if (topic) openConversationsOf({ topic: topic.intent });
+  });
   chart("chart-trend").setOption({
     tooltip: { trigger: "axis" }, legend: { bottom: 0, type: "scroll" },
     xAxis: { type: "category", data: s.days.map((d) => d.slice(5)) }, yAxis: { type: "value", minInterval: 1 },
@@ -159,12 +164,25 @@ function drawDashboard(s) {
   const rows = [["统计区间", `${s.period.from} 至 ${s.period.to}（北京时间）`],
     ...KPIS.map(([key, label]) => [label, formatValue(key, s[key])]),
     ["在线人工评价（满意 / 一般 / 不满意）", ratingText(s.ratings)],
-    ...Object.entries(s.live_by_service).map(([key, v]) => [`在线人工 ${key}：接待 ${v.live_chats}`, ratingText(v.ratings)]),
+    ...Object.entries(s.live_by_service).map(([key, v]) => [`在线人工 ${serviceTitle(s, key)}：接待 ${v.live_chats}`, ratingText(v.ratings)]),
     ...Object.entries(s.live_by_agent).map(([name, v]) => [`客服${name}：接待 ${v.live_chats}`, ratingText(v.ratings)]),
-    ...Object.entries(s.intents).map(([name, count]) => [`意图 ${name}`, count]),
+    ...Object.entries(s.intents).map(([name, count]) => [`意图 ${intentTitle(s, name)}`, count]),
     ["号码：官方 / 已知非官方 / 未知", `${s.numbers.official} / ${s.numbers.unofficial} / ${s.numbers.unknown}`]];
   $("#figures-table tbody").replaceChildren(...rows.map(([k, v]) =>
     el("tr", {}, [el("th", { textContent: k }), el("td", { textContent: v })])));
+}
+
+const INTENT_NAMES = { nlu_fallback: "没听懂（追问）", out_of_scope: "超出范围", greet: "打招呼", goodbye: "再见",
+  thanks: "感谢", affirm: "肯定/解决了", deny: "否定/没解决", bot_challenge: "问是不是机器人",
+  delete_history: "删除聊天记录", non_chinese: "非中文", unreadable_input: "无法识别的输入" };
+
+function intentTitle(s, name) {
+  const title = s.intent_titles[name] || INTENT_NAMES[name];
+  return title ? `${title}（${name}）` : name;
+}
+
+function serviceTitle(s, key) {
+  return s.services[key] ? s.services[key].name : key;
 }
 
 function ratingText(ratings) {
@@ -205,6 +223,7 @@ function inboxRow(item) {
     await apiJson(`inbox/${item.id}`, { method: "POST", body: JSON.stringify({ intent: select.value }) });
     await loadInbox();
   }));
+  const decision = item.to_knowledge ? knowledgeDecision(item) : [select, " ", save];
   const link = el("a", { href: "#", textContent: "查看" });
   link.addEventListener("click", (event) => { event.preventDefault(); openConversation(item.conversation); });
   const others = item.examples.slice(1).join(" / ");
@@ -216,8 +235,21 @@ function inboxRow(item) {
     el("td", { textContent: item.confidence.toFixed(2) }),
     el("td", { textContent: item.reason_text }),
     el("td", {}, link),
-    el("td", {}, [select, " ", save]),
+    el("td", {}, decision),
   ]);
+}
+
+// The answer was right but not enough: what to change is its text (知识库, knowledge.js), not the training data.
+function knowledgeDecision(item) {
+  const edit = el("button", { className: "to-knowledge primary", textContent: "去知识库改答复" });
+  edit.addEventListener("click", () => { switchTab("knowledge"); openKnowledgeTopic(item.intent); });
+  const done = el("button", { className: "label-save", textContent: "已处理" });
+  done.addEventListener("click", () => guarded(async () => {
+    done.disabled = true;
+    await apiJson(`inbox/${item.id}`, { method: "POST", body: JSON.stringify({ intent: "ignore" }) });
+    await loadInbox();
+  }));
+  return [edit, " ", done];
 }
 
 async function loadInbox() {
@@ -257,18 +289,68 @@ async function startRetrain() {
 
 // ---------- conversations ----------
 
+function conversationQuery() {
+  const filters = new URLSearchParams(periodQuery());
+  const text = $("#conv-search").value.trim();
+  if (text) filters.set("q", text);
+  if ($("#conv-service").value) filters.set("service", $("#conv-service").value);
+  if ($("#conv-topic").value) filters.set("topic", $("#conv-topic").value);
+  if ($("#conv-handoff").checked) filters.set("handoff", "1");
+  if ($("#conv-rated").checked) filters.set("rated", "1");
+  return filters.toString();
+}
+
+async function fillConversationFilters() {
+  if ($("#conv-topic").options.length > 1) return;
+  const s = await apiJson(`summary?${periodQuery()}`);
+  $("#conv-service").append(...Object.entries(s.services).map(([key, v]) => el("option", { value: key, textContent: v.name })));
+  $("#conv-topic").append(...Object.entries(s.intent_titles).map(([key, title]) => el("option", { value: key, textContent: title })));
+}
+
 async function loadConversations() {
   await guarded(async () => {
-    const data = await apiJson(`conversations?${periodQuery()}`);
+    await fillConversationFilters();
+    const data = await apiJson(`conversations?${conversationQuery()}`);
+    const ratings = { satisfied: "满意", neutral: "一般", unsatisfied: "不满意" };
     $("#conversation-list").replaceChildren(...data.conversations.map((c) => {
+      const marks = [c.handed_off ? "转人工" : "", c.live_chat ? "在线人工" : "", c.rating ? `评价：${ratings[c.rating] || c.rating}` : ""]
+        .filter(Boolean).join(" · ");
       const item = el("li", { className: "conversation", title: c.id }, [
         el("div", { textContent: c.first_message || "（空）" }),
-        el("div", { className: "hint", textContent: `${beijingTime(c.last_seen)} · ${c.messages} 条` })]);
+        el("div", { className: "hint", textContent: `${beijingTime(c.last_seen)} · ${c.messages} 条${marks ? ` · ${marks}` : ""}` })]);
       item.dataset.id = c.id;
       item.addEventListener("click", () => openConversation(c.id));
       return item;
     }));
+    $("#conversation-empty").hidden = data.conversations.length > 0;
   });
+}
+
+// From the dashboard: the conversations of a topic in the dashboard's period.
+async function openConversationsOf(filters) {
+  switchTab("conversations");
+  await guarded(fillConversationFilters);
+  $("#conv-topic").value = filters.topic || "";
+  await loadConversations();
+}
+
+function transcriptTurn(t) {
+  if (t.from === "notice") return el("div", { className: "turn notice" }, el("div", { className: "bubble", textContent: t.text }));
+  let meta = `${beijingTime(t.time)} · ${t.action || ""}`;
+  let body = [t.text];
+  if (t.from === "user") {
+    meta = `${beijingTime(t.time)} · ` + (t.to_person ? "写给人工客服" :
+      `${t.clicked ? "点了按钮 · " : ""}意图 ${t.intent} · 置信度 ${t.confidence.toFixed(2)}`);
+  } else if (t.from === "agent") {
+    meta = `${beijingTime(t.time)} · 人工客服`;
+    body = [`客服${t.name}：${t.text}`];
+  } else {
+    body = bubbles(t.text); // as the chat page renders it (knowledge.js)
+    if (t.buttons && t.buttons.length) body.push(el("div", { className: "buttons" },
+      t.buttons.map((title) => el("span", { className: "pill", textContent: title }))));
+  }
+  return el("div", { className: `turn ${t.from}${t.clicked ? " clicked" : ""}` }, [
+    el("div", { className: "bubble" }, body), el("div", { className: "meta", textContent: meta })]);
 }
 
 async function openConversation(id) {
@@ -276,13 +358,7 @@ async function openConversation(id) {
   await guarded(async () => {
     const data = await apiJson(`conversations/${encodeURIComponent(id)}`);
     for (const li of document.querySelectorAll("#conversation-list li")) li.classList.toggle("active", li.dataset.id === id);
-    $("#transcript").replaceChildren(el("h2", { textContent: `会话 ${id}` }), ...data.turns.map((t) => {
-      const meta = t.from === "user" ? `${beijingTime(t.time)} · 意图 ${t.intent} · 置信度 ${t.confidence.toFixed(2)}`
-        : `${beijingTime(t.time)} · ${t.action || ""}`;
-      const buttons = t.buttons && t.buttons.length ? `\n[${t.buttons.join("] [")}]` : "";
-      return el("div", { className: `turn ${t.from}` }, [
-        el("div", { className: "bubble", textContent: t.text + buttons }), el("div", { className: "meta", textContent: meta })]);
-    }));
+    $("#transcript").replaceChildren(el("h2", { textContent: `会话 ${id}` }), ...data.turns.map(transcriptTurn));
   });
 }
 
@@ -294,6 +370,7 @@ function switchTab(name) {
   if (name === "dashboard") Object.values(charts).forEach((c) => c.resize());
   if (name === "inbox") { loadInbox(); pollRetrain(); }
   if (name === "conversations" && !$("#conversation-list").children.length) loadConversations();
+  if (name === "knowledge") loadKnowledge(); // knowledge.js
 }
 
 async function enter() {
@@ -323,13 +400,14 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
   $("#apply-period").addEventListener("click", () => {
-    if (!$("#from").value || !$("#to").value) return;
+    if (!$("#from").reportValidity() || !$("#to").reportValidity() || !$("#from").value || !$("#to").value) return;
     period = { from: $("#from").value, to: $("#to").value };
     document.querySelectorAll(".period").forEach((b) => b.classList.remove("active"));
     loadDashboard();
     $("#conversation-list").replaceChildren();
   });
   $("#export").addEventListener("click", exportCsv);
+  $("#conv-filter").addEventListener("submit", (event) => { event.preventDefault(); loadConversations(); });
   $("#retrain").addEventListener("click", startRetrain);
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
   if (sessionStorage.getItem(TOKEN_KEY)) enter();
