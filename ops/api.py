@@ -25,6 +25,7 @@ from aiohttp import web
 
 from common.knowledge import load_knowledge
 from common.live_chat import LiveChats
+from common.tickets import Tickets
 from common.tracker_db import engine_from_env
 from ops import inbox, metrics
 from ops.live_api import AGENT_KEY, add_live_chat_api
@@ -35,6 +36,7 @@ from ops.store import TrackerEvents
 ROOT = Path(__file__).resolve().parent.parent
 API_PREFIX = "/ops/api/"
 AGENT_API_PREFIX = API_PREFIX + "agent/"  # the agents' calls, with their own tokens (ops/live_api.py)
+TICKETS_API_PREFIX = API_PREFIX + "tickets"  # 留言: an agent's token (their services) or the operator's
 INBOX_DAYS = 30
 MAX_CONVERSATIONS_LISTED = 200
 
@@ -115,17 +117,23 @@ class ConsoleAPI:
     def live(self) -> LiveChats:
         return LiveChats(self.events.engine)
 
+    @functools.cached_property
+    def tickets(self) -> Tickets:
+        return Tickets(self.events.engine)
+
     @web.middleware
     async def require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(API_PREFIX):
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
             given = given.strip() if scheme.lower() == "bearer" else ""
-            if request.path.startswith(AGENT_API_PREFIX):  # an agent's own token
+            operator = bool(given) and hmac.compare_digest(given.encode(), self.settings.token.encode())
+            if request.path.startswith(AGENT_API_PREFIX) or (request.path.startswith(TICKETS_API_PREFIX)
+                                                             and not operator):  # an agent's own token
                 agent = await asyncio.to_thread(self.live.agent_by_token, given)
                 request[AGENT_KEY] = agent
                 allowed = agent is not None
             else:
-                allowed = bool(given) and hmac.compare_digest(given.encode(), self.settings.token.encode())
+                allowed = operator
             if not allowed:
                 return web.json_response({"error": "unauthorized"}, status=401,
                                          headers={"WWW-Authenticate": 'Bearer realm="ops"'})
@@ -143,6 +151,7 @@ class ConsoleAPI:
     def compute_summary(self, period: metrics.Period) -> Dict[str, Any]:
         figures = metrics.summary(self.events.conversations_in(period.start, period.end), period, self.knowledge)
         figures.update(self.live.summary(period.start, period.end))
+        figures.update(self.tickets.summary(period.start, period.end))
         return figures
 
     async def summary(self, request: web.Request) -> web.Response:
@@ -230,7 +239,7 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
     app.router.add_get(API_PREFIX + "conversations/{conversation_id}", api.conversation)
     app.router.add_post(API_PREFIX + "retrain", api.retrain_start)
     app.router.add_get(API_PREFIX + "retrain", api.retrain_status)
-    add_live_chat_api(app, API_PREFIX, api.knowledge, lambda: api.live, lambda: api.events)
+    add_live_chat_api(app, API_PREFIX, api.knowledge, lambda: api.live, lambda: api.events, lambda: api.tickets)
 
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
@@ -267,6 +276,8 @@ def _csv_rows(figures: Dict[str, Any]) -> List[Tuple[str, str, Any]]:
     rows += [("intents", name, count) for name, count in figures["intents"].items()]
     rows += [("live_chat", key, "" if figures[key] is None else figures[key])
              for key in ("live_chats", "live_wait_p50_s", "live_wait_p90_s", "live_abandoned")]
+    rows += [("tickets", key, "" if figures[key] is None else figures[key])
+             for key in ("tickets_open", "tickets_oldest_open_s", "tickets_reply_p50_s")]
     rows += [("ratings", key, count) for key, count in figures["ratings"].items()]
     rows += [("products", key, count) for key, count in figures["products"].items()]
     rows += [("hours", hour, count) for hour, count in figures["hours"].items()]

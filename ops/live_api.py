@@ -5,14 +5,18 @@
     POST /ops/api/agent/status {"online"}                 go online or offline
     GET  /ops/api/agent/queue                             the queues of the agent's services
     POST /ops/api/agent/take {"conversation"}             take a queued conversation, with the bot's transcript
+    GET  /ops/api/agent/chats                             the agent's chats in progress (after a reload)
     GET  /ops/api/agent/conversations/<id>/messages?after=N
     POST /ops/api/agent/conversations/<id>/messages {"text"}
     POST /ops/api/agent/conversations/<id>/end            rating buttons for the customer, the bot is back
     POST /ops/api/agent/conversations/<id>/handback       the bot is back, no rating
     GET  /ops/api/agent/quick_replies                     the self-help answers of knowledge/intents.yml
+    GET  /ops/api/tickets                                 留言 of the agent's services (all, for the operator)
+    POST /ops/api/tickets/<id>/reply {"text"}             the reply reaches the customer's page
+    POST /ops/api/tickets/<id>/close
 
-The token check is ops/api.py's middleware; an agent's call gets 403 for a conversation outside their
-services. Texts from the conversation are masked.
+The token check is ops/api.py's middleware (the tickets take an agent's token or the operator's); an agent's
+call gets 403 for a conversation or ticket outside their services. Texts from the conversation are masked.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ import functools
 import json
 import re
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from aiohttp import web
 
-from common import live_chat
+from common import live_chat, tickets
 from common.knowledge import Knowledge
 from common.live_chat import Agent, Chat, LiveChats
+from common.tickets import Ticket, Tickets
 from ops.masking import mask_for_display
 from ops.store import TrackerEvents
 
@@ -87,10 +92,12 @@ class AgentAPI:
     """The agents' request handlers; `add_live_chat_api` mounts them. `live` and `events` give the console's
     stores, opened on first use."""
 
-    def __init__(self, knowledge: Knowledge, live: Callable[[], LiveChats], events: Callable[[], TrackerEvents]):
+    def __init__(self, knowledge: Knowledge, live: Callable[[], LiveChats], events: Callable[[], TrackerEvents],
+                 tickets: Callable[[], Tickets]):
         self.knowledge = knowledge
         self.live = live
         self.events = events
+        self.tickets = tickets
 
     def agent_of(self, request: web.Request) -> Agent:
         return request[AGENT_KEY]
@@ -150,13 +157,22 @@ class AgentAPI:
             raise _error(web.HTTPConflict, "this conversation is not waiting in the queue any more")
         await asyncio.to_thread(self.live().add_message, chat, live_chat.BOT,
                                 self.knowledge.template("live_taken", name=agent.name), live_chat.TAKEN)
-        stored = await asyncio.to_thread(self.events().conversation, conversation)
-        return web.json_response({
-            "conversation": conversation, "service": chat.service, "topic": self.topic_title(chat.topic),
+        return web.json_response(await self.chat_view(chat), dumps=_dumps)
+
+    async def chat_view(self, chat: Chat) -> Dict[str, Any]:
+        """A chat as the workspace opens it: service, topic, product and the bot's transcript."""
+        stored = await asyncio.to_thread(self.events().conversation, chat.conversation)
+        return {
+            "conversation": chat.conversation, "service": chat.service, "topic": self.topic_title(chat.topic),
             "product": self.knowledge.services[chat.product].short_name if chat.product in self.knowledge.services
             else chat.product,
             "transcript": bot_transcript(stored),
-        }, dumps=_dumps)
+        }
+
+    async def chats(self, request: web.Request) -> web.Response:
+        """The agent's chats in progress: a reloaded workspace takes them up again."""
+        active = await asyncio.to_thread(self.live().active_chats, self.agent_of(request))
+        return web.json_response({"items": [await self.chat_view(chat) for chat in active]}, dumps=_dumps)
 
     async def messages(self, request: web.Request) -> web.Response:
         conversation = request.match_info["conversation_id"]
@@ -196,6 +212,57 @@ class AgentAPI:
 
         return close
 
+    # ---------- 留言 ----------
+
+    def ticket_services(self, request: web.Request) -> Optional[Tuple[str, ...]]:
+        """The services whose tickets the caller sees: the agent's, or all (None) for the operator."""
+        agent = request.get(AGENT_KEY)
+        return agent.services if agent is not None else None
+
+    def ticket_dict(self, ticket: Ticket) -> Dict[str, Any]:
+        shown = ticket.as_dict()
+        for key in ("text", "phone", "reply"):  # masked when stored; masked again as every text that leaves
+            if shown[key]:
+                shown[key] = mask_for_display(shown[key])
+        return shown
+
+    async def list_tickets(self, request: web.Request) -> web.Response:
+        found = await asyncio.to_thread(self.tickets().listed, self.ticket_services(request))
+        return web.json_response({"items": [self.ticket_dict(ticket) for ticket in found]}, dumps=_dumps)
+
+    async def ticket_for(self, request: web.Request) -> Ticket:
+        """The ticket of the URL: 404 if there is none (or it is still being written), 403 outside the
+        agent's services."""
+        try:
+            ticket_id = int(request.match_info["ticket_id"])
+        except ValueError:
+            raise _error(web.HTTPNotFound, "no such ticket") from None
+        ticket = await asyncio.to_thread(self.tickets().ticket, ticket_id)
+        if ticket is None or ticket.status not in tickets.LISTED:
+            raise _error(web.HTTPNotFound, "no such ticket")
+        services = self.ticket_services(request)
+        if services is not None and ticket.service not in services:
+            raise _error(web.HTTPForbidden, "this ticket is outside your services")
+        return ticket
+
+    async def reply_ticket(self, request: web.Request) -> web.Response:
+        ticket = await self.ticket_for(request)
+        text = (await _json_object(request)).get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            raise _error(web.HTTPBadRequest, f"text must be a text of 1 to {MAX_TEXT} characters")
+        agent = request.get(AGENT_KEY)
+        if not await asyncio.to_thread(self.tickets().reply, ticket, text.strip(), agent.name if agent else ""):
+            raise _error(web.HTTPConflict, "this ticket is closed")
+        return web.json_response(self.ticket_dict(await asyncio.to_thread(self.tickets().ticket, ticket.id)),
+                                 dumps=_dumps)
+
+    async def close_ticket(self, request: web.Request) -> web.Response:
+        ticket = await self.ticket_for(request)
+        if not await asyncio.to_thread(self.tickets().close, ticket):
+            raise _error(web.HTTPConflict, "this ticket is closed already")
+        return web.json_response(self.ticket_dict(await asyncio.to_thread(self.tickets().ticket, ticket.id)),
+                                 dumps=_dumps)
+
     async def quick_replies(self, request: web.Request) -> web.Response:
         return web.json_response({"items": [
             # In plain text: the customer sees an agent's text exactly as typed.
@@ -203,15 +270,16 @@ class AgentAPI:
             for key, topic in self.knowledge.topics.items()]}, dumps=_dumps)
 
 
-def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
-                      live: Callable[[], LiveChats], events: Callable[[], TrackerEvents]) -> None:
-    api = AgentAPI(knowledge, live, events)
+def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge, live: Callable[[], LiveChats],
+                      events: Callable[[], TrackerEvents], tickets_store: Callable[[], Tickets]) -> None:
+    api = AgentAPI(knowledge, live, events, tickets_store)
     agent_prefix = prefix + "agent/"
     app.router.add_post(prefix + "agents", api.create_agent)
     app.router.add_get(agent_prefix + "me", api.me)
     app.router.add_post(agent_prefix + "status", api.status)
     app.router.add_get(agent_prefix + "queue", api.queue)
     app.router.add_post(agent_prefix + "take", api.take)
+    app.router.add_get(agent_prefix + "chats", api.chats)
     app.router.add_get(agent_prefix + "conversations/{conversation_id}/messages", api.messages)
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/messages", api.reply)
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/end",
@@ -219,6 +287,9 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge,
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/handback",
                         api.closing(live_chat.HANDED_BACK, live_chat.HAND_BACK, "live_handed_back"))
     app.router.add_get(agent_prefix + "quick_replies", api.quick_replies)
+    app.router.add_get(prefix + "tickets", api.list_tickets)
+    app.router.add_post(prefix + "tickets/{ticket_id}/reply", api.reply_ticket)
+    app.router.add_post(prefix + "tickets/{ticket_id}/close", api.close_ticket)
 
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)

@@ -1,18 +1,27 @@
 // 在线客服工作台: the live-chat workspace of the console, opened with an agent's own token.
 // Uses ops.js's helpers ($, el, api, apiJson, guarded, switchTab). Every text from the conversation is
-// put in as textContent, never as markup. The queue and the open chat are polled every POLL_MS.
+// put in as textContent, never as markup. The queue, the open chat and the 留言 are polled every POLL_MS;
+// each call is also the agent's heartbeat (an agent whose console stops calling is away, common/live_chat.py).
 "use strict";
 
 const POLL_MS = 2000;
 const SERVICE_NAMES = {};
-const workspace = { agent: null, token: "", online: false, chat: null, lastN: 0, timer: null };
+const TICKET_STATES = { open: "待回复", replied: "已回复", closed: "已关闭" };
+const workspace = { agent: null, token: "", online: false, chat: null, lastN: 0, timer: null, tickets: [], ticket: null };
 
-async function enterWorkspace() {
+// A fresh login starts offline (the agent chooses to go online); a reload keeps the presence and takes up
+// the agent's chat in progress.
+async function enterWorkspace(fromLogin) {
   const response = await fetch("/ops/api/agent/me", {
     headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` },
   });
   if (!response.ok) return false;
-  const me = await response.json();
+  let me = await response.json();
+  if (fromLogin && me.online) {
+    await fetch("/ops/api/agent/status", { method: "POST", body: JSON.stringify({ online: false }),
+      headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}`, "Content-Type": "application/json" } });
+    me = { ...me, online: false };
+  }
   workspace.agent = me;
   workspace.token = sessionStorage.getItem(TOKEN_KEY);
   for (const service of me.services) SERVICE_NAMES[service.key] = service.name;
@@ -22,6 +31,8 @@ async function enterWorkspace() {
   showOnline(me.online);
   switchTab("workspace");
   await loadQuickReplies();
+  const chats = await apiJson("agent/chats");
+  if (chats.items.length) openChat(chats.items[0]);
   poll();
   return true;
 }
@@ -78,7 +89,8 @@ function addTurn(kind, text, label) {
   $("#chat-log").scrollTop = $("#chat-log").scrollHeight;
 }
 
-const SENDER_LABELS = { customer: "客户", agent: "我", bot: "" };  // "bot": a notice, shown small and centred
+// "bot": a notice to the customer, shown small and centred; "note": for the agent only (page closed, 留言)
+const SENDER_LABELS = { customer: "客户", agent: "我", bot: "", note: "" };
 
 async function takeChat(conversation) {
   await guarded(async () => {
@@ -87,21 +99,25 @@ async function takeChat(conversation) {
       $("#chat-info").textContent = "这位客户已被接入或已离开队列。";
       return;
     }
-    const chat = await response.json();
-    workspace.chat = chat;
-    workspace.lastN = 0;
-    $("#chat-title").textContent = `当前会话：${SERVICE_NAMES[chat.service] || chat.service}`;
-    $("#chat-info").textContent = `问题：${chat.topic || "—"}　产品：${chat.product || "—"}　（以上是机器人阶段的对话记录，个人号码已打码）`;
-    $("#chat-log").replaceChildren();
-    for (const turn of chat.transcript) {
-      addTurn(`history ${turn.from === "customer" ? "customer" : "bot"}`, turn.text,
-        turn.from === "customer" ? "客户" : "机器人");
-    }
-    addTurn("notice", "—— 以下为人工服务 ——", "");
-    setChatControls(true);
+    openChat(await response.json());
     await readMessages();
     poll(); // the queue without the customer just taken
   });
+}
+
+// Shows a chat the agent has: the bot's transcript, then the live messages (read from the first).
+function openChat(chat) {
+  workspace.chat = chat;
+  workspace.lastN = 0;
+  $("#chat-title").textContent = `当前会话：${SERVICE_NAMES[chat.service] || chat.service}`;
+  $("#chat-info").textContent = `问题：${chat.topic || "—"}　产品：${chat.product || "—"}　（以上是机器人阶段的对话记录，个人号码已打码）`;
+  $("#chat-log").replaceChildren();
+  for (const turn of chat.transcript) {
+    addTurn(`history ${turn.from === "customer" ? "customer" : "bot"}`, turn.text,
+      turn.from === "customer" ? "客户" : "机器人");
+  }
+  addTurn("notice", "—— 以下为人工服务 ——", "");
+  setChatControls(true);
 }
 
 function setChatControls(enabled) {
@@ -115,6 +131,13 @@ async function readMessages() {
   for (const message of data.items) {
     addTurn(message.from === "bot" ? "notice" : message.from, message.text, SENDER_LABELS[message.from]);
     workspace.lastN = message.n;
+  }
+  if (workspace.chat === chat && data.state !== "active") {
+    // The customer chose 留言, or the chat went back to the queue while this console was away.
+    workspace.chat = null;
+    setChatControls(false);
+    $("#chat-title").textContent = "当前会话";
+    $("#chat-info").textContent = data.state === "queued" ? "这位客户已重新排队。" : "这位客户已离开会话。";
   }
 }
 
@@ -144,12 +167,69 @@ async function closeChat(how) {
   });
 }
 
+// ---------- 留言 ----------
+
+function beijingTimeOf(seconds) {
+  return new Date(seconds * 1000).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+}
+
+function drawTickets(items) {
+  workspace.tickets = items;
+  $("#ticket-table tbody").replaceChildren(...items.map((ticket) => {
+    const open = el("button", { textContent: "查看" });
+    open.addEventListener("click", () => showTicket(ticket.id));
+    const row = el("tr", {}, [
+      el("td", { textContent: String(ticket.id) }),
+      el("td", { textContent: SERVICE_NAMES[ticket.service] || ticket.service }),
+      el("td", { textContent: beijingTimeOf(ticket.at) }),
+      el("td", { className: "status", textContent: TICKET_STATES[ticket.status] || ticket.status }),
+      el("td", { className: "text", textContent: ticket.text }),
+      el("td", {}, open),
+    ]);
+    row.dataset.ticket = String(ticket.id);
+    return row;
+  }));
+  $("#tickets-empty").hidden = items.length > 0;
+  if (workspace.ticket !== null) showTicket(workspace.ticket, false);
+}
+
+function showTicket(id, clearReply = true) {
+  const ticket = workspace.tickets.find((item) => item.id === id);
+  workspace.ticket = ticket ? id : null;
+  $("#ticket-detail").hidden = !ticket;
+  if (!ticket) return;
+  $("#ticket-title").textContent = `留言 ${ticket.id}（${TICKET_STATES[ticket.status] || ticket.status}）`;
+  $("#ticket-text").textContent = ticket.text;
+  $("#ticket-phone").textContent = ticket.phone || "未留";
+  $("#ticket-reply-shown").textContent = ticket.reply ? `已回复：${ticket.reply}` : "";
+  if (clearReply) $("#ticket-reply").value = "";
+  const closed = ticket.status === "closed";
+  for (const id of ["#ticket-reply", "#send-ticket-reply", "#close-ticket"]) $(id).disabled = closed;
+}
+
+async function loadTickets() {
+  drawTickets((await apiJson("tickets")).items);
+}
+
+async function ticketAction(how, body) {
+  if (workspace.ticket === null) return;
+  await guarded(async () => {
+    const response = await api(`tickets/${workspace.ticket}/${how}`,
+      { method: "POST", ...(body ? { body: JSON.stringify(body) } : {}) });
+    if (response.ok && how === "reply") $("#ticket-reply").value = "";
+    await loadTickets();
+  });
+}
+
+// ---------- polling ----------
+
 async function poll() {
   clearTimeout(workspace.timer);
   if (!workspace.agent || !sessionStorage.getItem(TOKEN_KEY)) return;
   await guarded(async () => {
     drawQueue((await apiJson("agent/queue")).items);
     await readMessages();
+    await loadTickets();
   });
   workspace.timer = setTimeout(poll, POLL_MS);
 }
@@ -164,6 +244,12 @@ document.addEventListener("DOMContentLoaded", () => {
     if ($("#quick-replies").value) $("#reply-text").value = $("#quick-replies").value;
     $("#quick-replies").value = "";
   });
+  $("#ticket-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("#ticket-reply").value.trim();
+    if (text) ticketAction("reply", { text });
+  });
+  $("#close-ticket").addEventListener("click", () => ticketAction("close"));
   $("#handback").addEventListener("click", () => closeChat("handback"));
   $("#end-chat").addEventListener("click", () => closeChat("end"));
   $("#logout").addEventListener("click", () => {

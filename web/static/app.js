@@ -1,5 +1,7 @@
 /* The 「在线客服」 page: mounts rasa-webchat full-page, shows the connection state in Chinese, and
- * keeps a pinyin input method's Enter (confirming a candidate) from sending a half-typed message. */
+ * keeps a pinyin input method's Enter (confirming a candidate) from sending a half-typed message.
+ * During a live chat the header says who answers (「人工客服 小王」) and the agent's messages get their own
+ * bubble: the server's `live_chat` socket event ({"agent": "小王"} or {"agent": null}) says so. */
 (function () {
   "use strict";
 
@@ -10,6 +12,8 @@
   var placeholder = document.getElementById("chat-placeholder");
   var placeholderText = document.getElementById("chat-placeholder-text");
   var everConnected = false;
+  var liveAgent = null;  /* the agent's name while a person answers */
+  var agentPrefixes = [];  /* "客服小王：": how this page's agents' messages start */
 
   var STATUS_TEXT = {
     connecting: "正在连接…",
@@ -28,7 +32,7 @@
    * its own placeholder, and a notice in Chinese when the server cannot be reached. */
   function setState(state, message) {
     statusLine.dataset.state = state;
-    statusLine.textContent = STATUS_TEXT[state];
+    statusLine.textContent = state === "online" && liveAgent ? "人工客服 " + liveAgent : STATUS_TEXT[state];
     document.body.dataset.connection = state;
     if (state === "online") {
       everConnected = true;
@@ -64,7 +68,26 @@
   /* Touch-ups on what the widget renders: it opens every link in a new tab, but a hotline (tel:)
    * should just dial; its quick replies are plain <div>s, make them buttons for keyboards and
    * screen readers. */
+  function showWhoAnswers(live) {
+    liveAgent = live && live.agent ? String(live.agent) : null;
+    document.body.dataset.answeredBy = liveAgent ? "agent" : "bot";
+    if (liveAgent && agentPrefixes.indexOf("客服" + liveAgent + "：") < 0) agentPrefixes.push("客服" + liveAgent + "：");
+    if (statusLine.dataset.state === "online") setState("online");
+    markAgentMessages(chat);
+  }
+
+  function markAgentMessages(element) {
+    var responses = element.querySelectorAll(".rw-message .rw-response:not(.agent-message)");
+    for (var i = 0; i < responses.length; i++) {
+      var text = responses[i].textContent || "";
+      for (var j = 0; j < agentPrefixes.length; j++) {
+        if (text.indexOf(agentPrefixes[j]) === 0) responses[i].classList.add("agent-message");
+      }
+    }
+  }
+
   function fixUp(element) {
+    markAgentMessages(element);
     var links = element.querySelectorAll('a[href^="tel:"][target]');
     for (var i = 0; i < links.length; i++) links[i].removeAttribute("target");
     var replies = element.querySelectorAll(".rw-reply:not([role])");
@@ -144,6 +167,7 @@
       bot_uttered: function (message) {
         if (message && message.clear_history) forgetConversation();
       },
+      live_chat: showWhoAnswers,
       connect_error: function () { setState("offline", UNREACHABLE); },
       disconnect: function () { setState("offline", UNREACHABLE); }
     }
