@@ -170,7 +170,8 @@ async function closeChat(how) {
 // ---------- 留言 ----------
 
 function beijingTimeOf(seconds) {
-  return new Date(seconds * 1000).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+  return new Date(seconds * 1000).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false,
+    month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
 function drawTickets(items) {
