@@ -24,7 +24,7 @@ import math
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
@@ -60,6 +60,8 @@ TEXT, TAKEN, END, HAND_BACK = "text", "taken", "end", "hand_back"
 REQUEUED, NOBODY_LEFT, WAITED, SILENT = "requeued", "nobody_left", "waited", "silent"
 NOTICES = (REQUEUED, NOBODY_LEFT, WAITED, SILENT)
 
+DEFAULT_MAX_CHATS = 3
+
 # The live-chat buttons' payloads start with this; rasa_server/live_channel.py handles them.
 CONTROL_PREFIX = "/live_chat_"
 
@@ -84,6 +86,8 @@ agents_table = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # sha256 of the token, never the token
     sa.Column("online", sa.Boolean, nullable=False, default=False),
     sa.Column("seen_at", sa.Float, nullable=False, default=0.0),
+    sa.Column("max_chats", sa.Integer),  # chats at once; None: DEFAULT_MAX_CHATS
+    sa.Column("disabled", sa.Boolean),  # by the operator: the token stops working
 )
 
 chats_table = sa.Table(
@@ -122,6 +126,9 @@ class Agent:
     name: str
     services: Tuple[str, ...]
     online: bool
+    max_chats: int = 3
+    disabled: bool = False
+    seen_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -161,7 +168,12 @@ def token_hash(token: str) -> str:
 
 
 def _agent(row: Any) -> Agent:
-    return Agent(row.id, row.name, tuple(json.loads(row.services)), bool(row.online))
+    return Agent(row.id, row.name, tuple(json.loads(row.services)), bool(row.online),
+                 row.max_chats or DEFAULT_MAX_CHATS, bool(row.disabled), row.seen_at)
+
+
+class NameTaken(ValueError):
+    """Another agent already has this name."""
 
 
 def _chat(row: Any) -> Chat:
@@ -202,14 +214,49 @@ class LiveChats:
 
     # ---------- agents ----------
 
-    def create_agent(self, name: str, services: Sequence[str]) -> Tuple[int, str]:
-        """A new agent: (id, token). The token is shown once; only its hash is kept."""
+    def create_agent(self, name: str, services: Sequence[str], max_chats: int = DEFAULT_MAX_CHATS) -> Tuple[int, str]:
+        """A new agent: (id, token). The token is shown once; only its hash is kept. NameTaken if the name is."""
         token = secrets.token_urlsafe(24)
         with self.engine.begin() as connection:
+            self._check_name_free(connection, name)
             result = connection.execute(agents_table.insert().values(
                 name=name, services=json.dumps(list(services)), token_hash=token_hash(token), online=False,
-                seen_at=0.0))
+                seen_at=0.0, max_chats=max_chats, disabled=False))
             return int(result.inserted_primary_key[0]), token
+
+    @staticmethod
+    def _check_name_free(connection: Any, name: str, agent_id: Optional[int] = None) -> None:
+        query = sa.select(agents_table.c.id).where(agents_table.c.name == name)
+        if agent_id is not None:
+            query = query.where(agents_table.c.id != agent_id)
+        if connection.execute(query).first() is not None:
+            raise NameTaken(name)
+
+    def agents(self) -> List[Agent]:
+        with self.engine.connect() as connection:
+            return [_agent(row) for row in connection.execute(sa.select(agents_table).order_by(agents_table.c.id))]
+
+    def edit_agent(self, agent_id: int, **changes: Any) -> bool:
+        """Changes name, services, max_chats or disabled (a disabled agent is offline at once); False if there
+        is no such agent, NameTaken if the new name is another's."""
+        values = dict(changes)
+        if "services" in values:
+            values["services"] = json.dumps(list(values["services"]))
+        if values.get("disabled"):
+            values["online"] = False
+        with self.engine.begin() as connection:
+            if "name" in values:
+                self._check_name_free(connection, values["name"], agent_id)
+            changed = connection.execute(agents_table.update().where(agents_table.c.id == agent_id).values(**values))
+        return bool(changed.rowcount)
+
+    def new_token(self, agent_id: int) -> Optional[str]:
+        """A new token for the agent (the old one stops working), or None if there is no such agent."""
+        token = secrets.token_urlsafe(24)
+        with self.engine.begin() as connection:
+            changed = connection.execute(agents_table.update().where(agents_table.c.id == agent_id)
+                                         .values(token_hash=token_hash(token), online=False))
+        return token if changed.rowcount else None
 
     def agent_by_token(self, token: str) -> Optional[Agent]:
         """The agent with this token, marked as seen now (their console is open). An agent who was online
@@ -220,13 +267,13 @@ class LiveChats:
         now = time.time()
         with self.engine.begin() as connection:
             row = connection.execute(sa.select(agents_table).where(agents_table.c.token_hash == digest)).first()
-            if row is None:
+            if row is None or row.disabled:
                 return None
             values: Dict[str, Any] = {"seen_at": now}
             if row.online and row.seen_at < now - self.limits.agent_away_s:
                 values["online"] = False
             connection.execute(agents_table.update().where(agents_table.c.id == row.id).values(**values))
-        return Agent(row.id, row.name, tuple(json.loads(row.services)), bool(values.get("online", row.online)))
+        return replace(_agent(row), online=bool(values.get("online", row.online)), seen_at=now)
 
     def agent(self, agent_id: int) -> Optional[Agent]:
         with self.engine.connect() as connection:

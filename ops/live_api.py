@@ -1,6 +1,9 @@
 """The agents' live-chat API under /ops/api/ (docs/ops.md, "Live chat"): JSON throughout.
 
-    POST /ops/api/agents                                  operator's token: create an agent {"name", "services"}
+    GET  /ops/api/agents                                  the agents and the services to choose (operator's token)
+    POST /ops/api/agents {"name", "services", "max_chats"}   create an agent: its token, shown once (operator's)
+    POST /ops/api/agents/<id> {"name", "services", "max_chats", "disabled"}   edit any of them (operator's)
+    POST /ops/api/agents/<id>/token                       a new token; the old one stops working (operator's)
     GET  /ops/api/agent/me                                the agent's token: who am I, online or not
     POST /ops/api/agent/status {"online"}                 go online or offline
     GET  /ops/api/agent/queue                             the queues of the agent's services
@@ -40,6 +43,7 @@ from ops.store import TrackerEvents
 AGENT_KEY = "live_agent"  # the request's agent, set by the token check
 MAX_NAME = 32
 MAX_TEXT = 2000
+MAX_CHATS = 10  # the most chats at once an operator may allow an agent
 
 
 def _error(kind: type, message: str) -> web.HTTPException:
@@ -102,20 +106,83 @@ class AgentAPI:
     def agent_of(self, request: web.Request) -> Agent:
         return request[AGENT_KEY]
 
+    # ---------- the operator manages the agents ----------
+
+    def agent_fields(self, body: Dict[str, Any], partial: bool) -> Dict[str, Any]:
+        """The checked fields of a create (all but max_chats required) or edit (any) request."""
+        fields: Dict[str, Any] = {}
+        if not partial or "name" in body:
+            name = body.get("name")
+            if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
+                raise _error(web.HTTPBadRequest, f"name must be a text of 1 to {MAX_NAME} characters")
+            fields["name"] = name.strip()
+        if not partial or "services" in body:
+            services = body.get("services")
+            if (not isinstance(services, list) or not services
+                    or not all(isinstance(s, str) and s in self.knowledge.services for s in services)):
+                raise _error(web.HTTPBadRequest, f"services must be a list of {sorted(self.knowledge.services)}")
+            fields["services"] = list(dict.fromkeys(services))
+        if "max_chats" in body:
+            max_chats = body["max_chats"]
+            if not isinstance(max_chats, int) or isinstance(max_chats, bool) or not 1 <= max_chats <= MAX_CHATS:
+                raise _error(web.HTTPBadRequest, f"max_chats must be a number from 1 to {MAX_CHATS}")
+            fields["max_chats"] = max_chats
+        if partial and "disabled" in body:
+            if not isinstance(body["disabled"], bool):
+                raise _error(web.HTTPBadRequest, "disabled must be true or false")
+            fields["disabled"] = body["disabled"]
+        return fields
+
+    async def list_agents(self, request: web.Request) -> web.Response:
+        now = time.time()
+        agents = await asyncio.to_thread(self.live().agents)
+        away_s = self.live().limits.agent_away_s
+        return web.json_response({
+            "items": [{"id": agent.id, "name": agent.name, "services": list(agent.services),
+                       "max_chats": agent.max_chats, "disabled": agent.disabled,
+                       "online": agent.online and not agent.disabled and agent.seen_at >= now - away_s}
+                      for agent in agents],
+            "services": [{"key": key, "name": service.short_name} for key, service in self.knowledge.services.items()],
+        }, dumps=_dumps)
+
     async def create_agent(self, request: web.Request) -> web.Response:
-        body = await _json_object(request)
-        name, services = body.get("name"), body.get("services")
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
-            raise _error(web.HTTPBadRequest, f"name must be a text of 1 to {MAX_NAME} characters")
-        if (not isinstance(services, list) or not services
-                or not all(isinstance(s, str) and s in self.knowledge.services for s in services)):
-            raise _error(web.HTTPBadRequest, f"services must be a list of {sorted(self.knowledge.services)}")
-        agent_id, token = await asyncio.to_thread(self.live().create_agent, name.strip(), list(dict.fromkeys(services)))
+        fields = self.agent_fields(await _json_object(request), partial=False)
+        try:
+            agent_id, token = await asyncio.to_thread(self.live().create_agent, **fields)
+        except live_chat.NameTaken:
+            raise _error(web.HTTPConflict, "another agent has this name") from None
         return web.json_response({"id": agent_id, "token": token}, status=201)
+
+    def agent_id_of(self, request: web.Request) -> int:
+        try:
+            return int(request.match_info["agent_id"])
+        except ValueError:
+            raise _error(web.HTTPNotFound, "no such agent") from None
+
+    async def edit_agent(self, request: web.Request) -> web.Response:
+        fields = self.agent_fields(await _json_object(request), partial=True)
+        agent_id = self.agent_id_of(request)
+        try:
+            found = await asyncio.to_thread(self.live().edit_agent, agent_id, **fields)
+        except live_chat.NameTaken:
+            raise _error(web.HTTPConflict, "another agent has this name") from None
+        if not found:
+            raise _error(web.HTTPNotFound, "no such agent")
+        return web.json_response({"id": agent_id, **fields}, dumps=_dumps)
+
+    async def rekey_agent(self, request: web.Request) -> web.Response:
+        agent_id = self.agent_id_of(request)
+        token = await asyncio.to_thread(self.live().new_token, agent_id)
+        if token is None:
+            raise _error(web.HTTPNotFound, "no such agent")
+        return web.json_response({"id": agent_id, "token": token})
+
+    # ---------- the agent's own calls ----------
 
     async def me(self, request: web.Request) -> web.Response:
         agent = self.agent_of(request)
         return web.json_response({"id": agent.id, "name": agent.name, "online": agent.online,
+                                  "max_chats": agent.max_chats,
                                   "services": [{"key": key, "name": self.knowledge.services[key].short_name}
                                                for key in agent.services if key in self.knowledge.services]},
                                  dumps=_dumps)
@@ -153,6 +220,8 @@ class AgentAPI:
             raise _error(web.HTTPBadRequest, "conversation must be a conversation id")
         chat = await self.chat_for(request, conversation)
         agent = self.agent_of(request)
+        if len(await asyncio.to_thread(self.live().active_chats, agent)) >= agent.max_chats:
+            raise _error(web.HTTPConflict, f"you have {agent.max_chats} chats already, your most at once")
         if chat.state != live_chat.QUEUED or not await asyncio.to_thread(self.live().take, chat, agent):
             raise _error(web.HTTPConflict, "this conversation is not waiting in the queue any more")
         await asyncio.to_thread(self.live().add_message, chat, live_chat.BOT,
@@ -274,7 +343,10 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge, l
                       events: Callable[[], TrackerEvents], tickets_store: Callable[[], Tickets]) -> None:
     api = AgentAPI(knowledge, live, events, tickets_store)
     agent_prefix = prefix + "agent/"
+    app.router.add_get(prefix + "agents", api.list_agents)
     app.router.add_post(prefix + "agents", api.create_agent)
+    app.router.add_post(prefix + "agents/{agent_id}", api.edit_agent)
+    app.router.add_post(prefix + "agents/{agent_id}/token", api.rekey_agent)
     app.router.add_get(agent_prefix + "me", api.me)
     app.router.add_post(agent_prefix + "status", api.status)
     app.router.add_get(agent_prefix + "queue", api.queue)

@@ -1,0 +1,128 @@
+"""Agents managed by the operator (issue 28): list, create, edit, disable, re-key, unique names, the most chats
+at once; through the HTTP contract and in the console's 座席 form (Chromium), on the real page server."""
+
+from __future__ import annotations
+
+import uuid
+
+from playwright.sync_api import expect
+
+from devtools.browser import PageProblems, screenshot, watch
+from devtools.live_chat_clients import OPS_TOKEN, Customer, buttons
+from tests.e2e.test_webchat import assert_page_clean
+
+
+def unique(name: str) -> str:
+    """The session's database is shared by the live tests: names stay unique across them."""
+    return f"{name}{uuid.uuid4().hex[:4]}"
+
+
+def test_the_operator_manages_agents_and_their_tokens(ops):
+    assert ops.call("GET", "agents", None)[0] == 401
+    agent_token = ops.new_agent(unique("小钱"), ["alipay"], online=False)
+    assert ops.call("GET", "agents", agent_token)[0] == 401  # an agent's token is not the operator's
+
+    name = unique("小林")
+    created = ops.ok("POST", "agents", OPS_TOKEN, {"name": name, "services": ["alipay"], "max_chats": 2})
+    token = created["token"]
+    assert ops.call("POST", "agents", OPS_TOKEN, {"name": name, "services": ["tianxing_loan"]})[0] == 409
+    assert ops.call("POST", "agents", OPS_TOKEN, {"name": "x", "services": ["alipay"], "max_chats": 0})[0] == 400
+    listed = {agent["name"]: agent for agent in ops.ok("GET", "agents", OPS_TOKEN)["items"]}
+    assert listed[name] == {"id": created["id"], "name": name, "services": ["alipay"], "max_chats": 2,
+                            "disabled": False, "online": False}
+    assert "token" not in str(listed) and token not in str(listed)
+
+    # Edit: services and the most chats at once; a name another agent has is refused.
+    other = unique("小韩")
+    ops.ok("POST", "agents", OPS_TOKEN, {"name": other, "services": ["alipay"]})
+    assert ops.call("POST", f"agents/{created['id']}", OPS_TOKEN, {"name": other})[0] == 409
+    ops.ok("POST", f"agents/{created['id']}", OPS_TOKEN, {"services": ["alipay", "tianxing_loan"], "max_chats": 4})
+    me = ops.ok("GET", "agent/me", token)
+    assert [s["key"] for s in me["services"]] == ["alipay", "tianxing_loan"] and me["max_chats"] == 4
+    assert ops.call("POST", "agents/999999", OPS_TOKEN, {"max_chats": 2})[0] == 404
+
+    # Disable: the token stops working and the agent is offline; enable: it works again.
+    ops.ok("POST", "agent/status", token, {"online": True})
+    ops.ok("POST", f"agents/{created['id']}", OPS_TOKEN, {"disabled": True})
+    assert ops.call("GET", "agent/me", token)[0] == 401
+    ops.ok("POST", f"agents/{created['id']}", OPS_TOKEN, {"disabled": False})
+    assert ops.ok("GET", "agent/me", token)["online"] is False
+
+    # Re-key: a new token; the old one stops working.
+    new_token = ops.ok("POST", f"agents/{created['id']}/token", OPS_TOKEN)["token"]
+    assert ops.call("GET", "agent/me", token)[0] == 401
+    assert ops.ok("GET", "agent/me", new_token)["name"] == name
+
+
+def test_an_agent_takes_no_more_chats_than_allowed(ops, assistant):
+    name = unique("小杨")
+    created = ops.ok("POST", "agents", OPS_TOKEN, {"name": name, "services": ["tianxing_loan"], "max_chats": 1})
+    token = created["token"]
+    ops.agent_tokens.append(token)
+    ops.ok("POST", "agent/status", token, {"online": True})
+    first, second = Customer(assistant.url), Customer(assistant.url)
+    try:
+        for customer in (first, second):
+            card = customer.wait_for("官方客服热线", customer.say("天星金融的人工客服电话"))
+            customer.wait_for("排队", customer.say(buttons(card)["在线人工"]))
+        ops.ok("POST", "agent/take", token, {"conversation": first.conversation})
+        status, answer = ops.call("POST", "agent/take", token, {"conversation": second.conversation})
+        assert status == 409 and "1" in answer["error"]
+        ops.ok("POST", f"agents/{created['id']}", OPS_TOKEN, {"max_chats": 2})
+        ops.ok("POST", "agent/take", token, {"conversation": second.conversation})
+        assert len(ops.ok("GET", "agent/chats", token)["items"]) == 2
+        for customer in (first, second):
+            ops.ok("POST", f"agent/conversations/{customer.conversation}/handback", token)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_agents_in_the_console_form(browser, console, ops):
+    problems = PageProblems()
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    watch(page, problems)
+    name = unique("小曹")
+    try:
+        page.goto(f"{console.url}/ops/")
+        page.fill("#token", OPS_TOKEN)
+        page.click("#login-form button[type=submit]")
+        page.click(".tab[data-tab=agents]")
+        page.fill("#agent-form-name", name)
+        page.check("#agent-form-services input[value=alipay]")
+        page.fill("#agent-form-max", "2")
+        page.click("#agent-form button[type=submit]")
+        expect(page.locator("#agent-token-box")).to_be_visible()
+        token = page.locator("#agent-token").inner_text()
+        row = page.locator("#agents-table tbody tr").filter(has=page.locator("td.name", has_text=name))
+        expect(row).to_have_count(1)
+        expect(row.locator("td").nth(2)).to_have_text("2")
+        assert ops.ok("GET", "agent/me", token)["name"] == name
+
+        # The same name again is refused, in Chinese.
+        page.click("#agent-form-new")
+        page.fill("#agent-form-name", name)
+        page.check("#agent-form-services input[value=alipay]")
+        page.click("#agent-form button[type=submit]")
+        expect(page.locator("#agent-form-status")).to_contain_text("同名")
+
+        # Edit, disable, re-key.
+        row.get_by_role("button", name="编辑").click()
+        expect(page.locator("#agent-form-name")).to_have_value(name)
+        page.fill("#agent-form-max", "3")
+        page.click("#agent-form button[type=submit]")
+        expect(row.locator("td").nth(2)).to_have_text("3")
+        row.get_by_role("button", name="停用").click()
+        expect(row.locator(".state-cell")).to_have_text("已停用")
+        assert ops.call("GET", "agent/me", token)[0] == 401
+        row.get_by_role("button", name="启用").click()
+        expect(row.locator(".state-cell")).to_have_text("离线")
+        row.get_by_role("button", name="重置令牌").click()
+        expect(page.locator("#agent-token")).not_to_have_text(token)
+        new_token = page.locator("#agent-token").inner_text()
+        assert ops.call("GET", "agent/me", token)[0] == 401
+        assert ops.ok("GET", "agent/me", new_token)["name"] == name
+        screenshot(page, "live-07-agents-form")
+        assert_page_clean(problems)
+    finally:
+        page.context.close()
