@@ -126,3 +126,73 @@ def test_agents_in_the_console_form(browser, console, ops):
         assert_page_clean(problems)
     finally:
         page.context.close()
+
+
+def join_queue(assistant, text: str = "天星金融的人工客服电话") -> Customer:
+    customer = Customer(assistant.url)
+    card = customer.wait_for("官方客服热线", customer.say(text))
+    customer.wait_for("排队", customer.say(buttons(card)["在线人工"]))
+    return customer
+
+
+def test_two_chats_at_once_in_the_workspace_beside_a_ticket(browser, console, ops, assistant):
+    name = unique("小陶")
+    created = ops.ok("POST", "agents", OPS_TOKEN, {"name": name, "services": ["tianxing_loan"], "max_chats": 2})
+    token = created["token"]
+    ops.agent_tokens.append(token)
+    writer = Customer(assistant.url)  # nobody online yet: a 留言
+    customers = [writer]
+    problems = PageProblems()
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    watch(page, problems)
+    try:
+        card = writer.wait_for("官方客服热线", writer.say("天星金融的人工客服电话"))
+        writer.wait_for("写下您遇到的问题", writer.say(buttons(card)["留言"]))
+        writer.wait_for("回电", writer.say("随星借的额度突然没了"))
+        writer.wait_for("编号", writer.say(buttons(writer.received[-1])["跳过"]))
+
+        page.goto(f"{console.url}/ops/")
+        page.fill("#token", token)
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#ticket-table tbody tr .text").filter(has_text="随星借的额度突然没了")).to_have_count(1)
+        page.click("#agent-online")
+        expect(page.locator("#agent-state")).to_have_text("在线")
+        first, second = join_queue(assistant), join_queue(assistant)
+        customers += [first, second]
+        for customer in (first, second):
+            page.locator(f"#queue-table tbody tr[data-conversation='{customer.conversation}']").get_by_role(
+                "button", name="接入").click()
+            customer.wait_for(f"客服{name}已接入")
+        expect(page.locator("#chat-tabs .chat-tab")).to_have_count(2)
+        third = join_queue(assistant)
+        customers.append(third)
+        row = page.locator(f"#queue-table tbody tr[data-conversation='{third.conversation}']")
+        expect(row.get_by_role("button", name="接入")).to_be_disabled()  # two at once is this agent's most
+
+        # The first customer writes while the second chat is shown: its tab says so; the agent answers both.
+        first.say("我的额度为什么没了")
+        expect(page.locator("#chat-tabs .chat-tab").first).to_contain_text("1条新消息")
+        shown = "#chat-log .chat-thread:not([hidden])"
+        page.fill("#reply-text", "您好，请问是哪天发现的？")
+        page.click("#send-reply")
+        second.wait_for("请问是哪天发现的")
+        page.locator("#chat-tabs .chat-tab").first.click()
+        expect(page.locator(f"{shown} .turn.customer").last).to_contain_text("我的额度为什么没了")
+        page.fill("#reply-text", "我来帮您查一下额度")
+        page.click("#send-reply")
+        first.wait_for("我来帮您查一下额度")
+        assert not [text for text in second.texts() if "我来帮您查一下额度" in text]
+        screenshot(page, "live-08-workspace-two-chats-and-a-ticket")
+
+        page.click("#end-chat")
+        first.wait_for("请为本次服务评价")
+        expect(row.get_by_role("button", name="接入")).to_be_enabled()  # room for one more
+        page.locator("#chat-tabs .chat-tab").nth(1).click()
+        page.click("#handback")
+        second.wait_for("转回智能客服")
+        third.say(buttons(third.received[-1])["离开排队"])
+        assert_page_clean(problems)
+    finally:
+        page.context.close()
+        for customer in customers:
+            customer.close()

@@ -7,7 +7,11 @@
 const POLL_MS = 2000;
 const SERVICE_NAMES = {};
 const TICKET_STATES = { open: "待回复", replied: "已回复", closed: "已关闭" };
-const workspace = { agent: null, token: "", online: false, chat: null, lastN: 0, timer: null, tickets: [], ticket: null };
+const workspace = {
+  agent: null, token: "", online: false, timer: null, tickets: [], ticket: null,
+  chats: new Map(), current: null, // conversation -> {chat, lastN, thread, tab, unread, over}; the one shown
+  queued: new Set(), alertsReady: false, // the queue last seen, for the new-customer alert
+};
 
 // A fresh login starts offline (the agent chooses to go online); a reload keeps the presence and takes up
 // the agent's chat in progress.
@@ -32,7 +36,8 @@ async function enterWorkspace(fromLogin) {
   switchTab("workspace");
   await loadQuickReplies();
   const chats = await apiJson("agent/chats");
-  if (chats.items.length) openChat(chats.items[0]);
+  for (const chat of chats.items) openChat(chat);
+  if (chats.items.length) showChat(chats.items[0].conversation);
   poll();
   return true;
 }
@@ -46,6 +51,8 @@ function showOnline(online) {
 }
 
 async function setOnline(online) {
+  // Going online is a click: the moment to ask for desktop notifications of new customers.
+  if (online && "Notification" in window && Notification.permission === "default") Notification.requestPermission();
   await guarded(async () => {
     const result = await apiJson("agent/status", { method: "POST", body: JSON.stringify({ online }) });
     showOnline(result.online);
@@ -63,10 +70,12 @@ function waited(seconds) {
 }
 
 function drawQueue(items) {
+  const inProgress = [...workspace.chats.values()].filter((entry) => !entry.over).length;
+  const full = inProgress >= (workspace.agent.max_chats || 1);
   $("#queue-table tbody").replaceChildren(...items.map((item) => {
     const take = el("button", { className: "primary", textContent: "接入" });
     take.addEventListener("click", () => takeChat(item.conversation));
-    take.disabled = Boolean(workspace.chat);
+    take.disabled = full;
     const row = el("tr", {}, [
       el("td", { textContent: SERVICE_NAMES[item.service] || item.service }),
       el("td", { className: "position", textContent: `第 ${item.position} 位` }),
@@ -78,14 +87,17 @@ function drawQueue(items) {
     return row;
   }));
   $("#queue-empty").hidden = items.length > 0;
+  alertNewCustomers(items);
 }
 
-function addTurn(kind, text, label) {
+// ---------- the agent's chats: one thread each in #chat-log, the current one shown ----------
+
+function addTurn(thread, kind, text, label) {
   const turn = el("div", { className: `turn ${kind}` }, [
     el("span", { className: "meta", textContent: label }),
     el("div", { className: "bubble", textContent: text }),
   ]);
-  $("#chat-log").append(turn);
+  thread.append(turn);
   $("#chat-log").scrollTop = $("#chat-log").scrollHeight;
 }
 
@@ -96,75 +108,164 @@ async function takeChat(conversation) {
   await guarded(async () => {
     const response = await api("agent/take", { method: "POST", body: JSON.stringify({ conversation }) });
     if (!response.ok) {
-      $("#chat-info").textContent = "这位客户已被接入或已离开队列。";
+      $("#chat-info").textContent = response.status === 409 && workspace.chats.size
+        ? "已达到同时接待上限，或这位客户已被接入、已离开队列。" : "这位客户已被接入或已离开队列。";
       return;
     }
-    openChat(await response.json());
-    await readMessages();
+    const chat = await response.json();
+    openChat(chat);
+    await readMessages(workspace.chats.get(chat.conversation));
     poll(); // the queue without the customer just taken
   });
 }
 
-// Shows a chat the agent has: the bot's transcript, then the live messages (read from the first).
+// Adds a chat the agent has (just taken, or taken up after a reload): the bot's transcript, then the live
+// messages (read from the first), in a thread of its own; it becomes the current one.
 function openChat(chat) {
-  workspace.chat = chat;
-  workspace.lastN = 0;
-  $("#chat-title").textContent = `当前会话：${SERVICE_NAMES[chat.service] || chat.service}`;
-  $("#chat-info").textContent = `问题：${chat.topic || "—"}　产品：${chat.product || "—"}　（以上是机器人阶段的对话记录，个人号码已打码）`;
-  $("#chat-log").replaceChildren();
+  const thread = el("div", { className: "chat-thread" });
+  thread.dataset.conversation = chat.conversation;
+  $("#chat-log").append(thread);
+  const tab = el("button", { type: "button", className: "chat-tab" });
+  tab.addEventListener("click", () => showChat(chat.conversation));
+  $("#chat-tabs").append(tab);
+  const entry = { chat, lastN: 0, thread, tab, unread: 0, over: false };
+  workspace.chats.set(chat.conversation, entry);
   for (const turn of chat.transcript) {
-    addTurn(`history ${turn.from === "customer" ? "customer" : "bot"}`, turn.text,
+    addTurn(thread, `history ${turn.from === "customer" ? "customer" : "bot"}`, turn.text,
       turn.from === "customer" ? "客户" : "机器人");
   }
-  addTurn("notice", "—— 以下为人工服务 ——", "");
-  setChatControls(true);
+  addTurn(thread, "notice", "—— 以下为人工服务 ——", "");
+  showChat(chat.conversation);
+}
+
+function tabLabel(entry, number) {
+  const unread = entry.unread ? `（${entry.unread}条新消息）` : "";
+  return `客户${number} · ${SERVICE_NAMES[entry.chat.service] || entry.chat.service}${entry.over ? "（已结束）" : ""}${unread}`;
+}
+
+function drawTabs() {
+  let number = 0;
+  for (const entry of workspace.chats.values()) {
+    number += 1;
+    entry.tab.textContent = tabLabel(entry, number);
+    entry.tab.classList.toggle("active", entry.chat.conversation === workspace.current);
+  }
+  $("#chat-tabs").hidden = workspace.chats.size < 2;
+}
+
+function showChat(conversation) {
+  // A chat that is over leaves its tab once the agent looks at another one.
+  for (const [key, entry] of workspace.chats) {
+    if (entry.over && key !== conversation) {
+      entry.thread.remove();
+      entry.tab.remove();
+      workspace.chats.delete(key);
+    }
+  }
+  const entry = workspace.chats.get(conversation);
+  workspace.current = entry ? conversation : null;
+  for (const other of workspace.chats.values()) other.thread.hidden = other !== entry;
+  if (entry) {
+    entry.unread = 0;
+    const chat = entry.chat;
+    $("#chat-title").textContent = `当前会话：${SERVICE_NAMES[chat.service] || chat.service}`;
+    $("#chat-info").textContent = entry.over ? entry.overText
+      : `问题：${chat.topic || "—"}　产品：${chat.product || "—"}　（以上是机器人阶段的对话记录，个人号码已打码）`;
+  }
+  setChatControls(Boolean(entry && !entry.over));
+  drawTabs();
+}
+
+function currentChat() {
+  const entry = workspace.chats.get(workspace.current);
+  return entry && !entry.over ? entry : null;
 }
 
 function setChatControls(enabled) {
   for (const id of ["#reply-text", "#send-reply", "#handback", "#end-chat"]) $(id).disabled = !enabled;
 }
 
-async function readMessages() {
-  const chat = workspace.chat;
-  if (!chat) return;
-  const data = await apiJson(`agent/conversations/${encodeURIComponent(chat.conversation)}/messages?after=${workspace.lastN}`);
+// The chat is over for this agent: ended or handed back here, or the customer chose 留言, or it went back to
+// the queue while this console was away.
+function chatOver(entry, text) {
+  entry.over = true;
+  entry.overText = text;
+  if (workspace.current === entry.chat.conversation) showChat(entry.chat.conversation);
+  else drawTabs();
+}
+
+async function readMessages(entry) {
+  if (!entry || entry.over) return;
+  const conversation = entry.chat.conversation;
+  const data = await apiJson(`agent/conversations/${encodeURIComponent(conversation)}/messages?after=${entry.lastN}`);
   for (const message of data.items) {
-    addTurn(message.from === "bot" ? "notice" : message.from, message.text, SENDER_LABELS[message.from]);
-    workspace.lastN = message.n;
+    addTurn(entry.thread, message.from === "bot" ? "notice" : message.from, message.text, SENDER_LABELS[message.from]);
+    entry.lastN = message.n;
+    if (message.from === "customer" && workspace.current !== conversation) entry.unread += 1;
   }
-  if (workspace.chat === chat && data.state !== "active") {
-    // The customer chose 留言, or the chat went back to the queue while this console was away.
-    workspace.chat = null;
-    setChatControls(false);
-    $("#chat-title").textContent = "当前会话";
-    $("#chat-info").textContent = data.state === "queued" ? "这位客户已重新排队。" : "这位客户已离开会话。";
+  if (data.state !== "active") {
+    chatOver(entry, data.state === "queued" ? "这位客户已重新排队。" : "这位客户已离开会话。");
+  } else if (data.items.length) {
+    drawTabs();
   }
 }
 
 async function sendReply(event) {
   event.preventDefault();
   const text = $("#reply-text").value.trim();
-  if (!text || !workspace.chat) return;
+  const entry = currentChat();
+  if (!text || !entry) return;
   await guarded(async () => {
-    const response = await api(`agent/conversations/${encodeURIComponent(workspace.chat.conversation)}/messages`,
+    const response = await api(`agent/conversations/${encodeURIComponent(entry.chat.conversation)}/messages`,
       { method: "POST", body: JSON.stringify({ text }) });
     if (response.ok) {
       $("#reply-text").value = "";
-      await readMessages();
+      await readMessages(entry);
     }
   });
 }
 
 async function closeChat(how) {
-  if (!workspace.chat) return;
+  const entry = currentChat();
+  if (!entry) return;
   await guarded(async () => {
-    await api(`agent/conversations/${encodeURIComponent(workspace.chat.conversation)}/${how}`, { method: "POST" });
-    await readMessages();
-    workspace.chat = null;
-    setChatControls(false);
-    $("#chat-title").textContent = "当前会话";
-    $("#chat-info").textContent = how === "end" ? "会话已结束，客户会收到评价邀请。" : "已转回机器人。";
+    await api(`agent/conversations/${encodeURIComponent(entry.chat.conversation)}/${how}`, { method: "POST" });
+    await readMessages(entry);
+    chatOver(entry, how === "end" ? "会话已结束，客户会收到评价邀请。" : "已转回机器人。");
   });
+}
+
+// ---------- a new customer in the queue: title, sound and desktop notification (where permitted) ----------
+
+function alertNewCustomers(items) {
+  const known = workspace.queued;
+  workspace.queued = new Set(items.map((item) => item.conversation));
+  const fresh = items.filter((item) => !known.has(item.conversation));
+  document.title = items.length ? `(${items.length}) 客户排队中 · 客服运营后台` : "客服运营后台";
+  if (!fresh.length || !workspace.online || !workspace.alertsReady) {
+    workspace.alertsReady = true; // the queue found at login is no news
+    return;
+  }
+  chime();
+  if ("Notification" in window && Notification.permission === "granted") {
+    new Notification("新客户排队", { body: `${fresh.length} 位新客户在排队，请到工作台接入。`, tag: "cs-queue" });
+  }
+}
+
+function chime() {
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const volume = audio.createGain();
+    tone.frequency.value = 880;
+    volume.gain.setValueAtTime(0.15, audio.currentTime);
+    volume.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
+    tone.connect(volume).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.4);
+  } catch (error) {
+    // No sound where the browser does not allow it; the title and the notification still tell.
+  }
 }
 
 // ---------- 留言 ----------
@@ -229,7 +330,7 @@ async function poll() {
   if (!workspace.agent || !sessionStorage.getItem(TOKEN_KEY)) return;
   await guarded(async () => {
     drawQueue((await apiJson("agent/queue")).items);
-    await readMessages();
+    for (const entry of [...workspace.chats.values()]) await readMessages(entry);
     await loadTickets();
   });
   workspace.timer = setTimeout(poll, POLL_MS);
@@ -260,6 +361,10 @@ document.addEventListener("DOMContentLoaded", () => {
         headers: { Authorization: `Bearer ${workspace.token}`, "Content-Type": "application/json" } });
     }
     workspace.agent = null;
+    workspace.chats.clear();
+    workspace.current = null;
+    $("#chat-log").replaceChildren();
+    $("#chat-tabs").replaceChildren();
     clearTimeout(workspace.timer);
     for (const tab of document.querySelectorAll(".tab")) tab.hidden = tab.dataset.tab === "workspace";
   });
