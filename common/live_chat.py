@@ -117,6 +117,7 @@ messages_table = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("at", sa.Float, nullable=False),
+    sa.Column("agent_id", sa.Integer),  # who wrote an agent's message (a chat may be transferred)
 )
 
 
@@ -158,6 +159,7 @@ class Message:
     kind: str
     text: str
     at: float
+    agent_id: Optional[int] = None
 
     def as_dict(self) -> Dict[str, Any]:
         return {"n": self.n, "from": self.sender, "text": self.text, "at": self.at}
@@ -348,9 +350,10 @@ class LiveChats:
             ).values(state=LEFT, closed_at=time.time()))
         return chat if changed.rowcount else None
 
-    def add_message(self, chat: Chat, sender: str, text: str, kind: str = TEXT) -> Message:
+    def add_message(self, chat: Chat, sender: str, text: str, kind: str = TEXT,
+                    agent_id: Optional[int] = None) -> Message:
         row = {"chat_id": chat.id, "conversation": chat.conversation, "sender": sender, "kind": kind,
-               "text": mask_personal_data(text), "at": time.time()}
+               "text": mask_personal_data(text), "at": time.time(), "agent_id": agent_id}
         with self.engine.begin() as connection:
             n = int(connection.execute(messages_table.insert().values(**row)).inserted_primary_key[0])
         return Message(n=n, **row)
@@ -361,15 +364,15 @@ class LiveChats:
         if not conversations:
             return []
         query = (sa.select(chats_table, messages_table.c.n, messages_table.c.sender, messages_table.c.kind,
-                           messages_table.c.text, messages_table.c.at)
+                           messages_table.c.text, messages_table.c.at, messages_table.c.agent_id.label("author"))
                  .select_from(messages_table.join(chats_table, messages_table.c.chat_id == chats_table.c.id))
                  .where(chats_table.c.conversation.in_(conversations), messages_table.c.n > chats_table.c.delivered,
                         messages_table.c.sender.in_([AGENT, BOT]))
                  .order_by(messages_table.c.n))
         with self.engine.connect() as connection:
             rows = connection.execute(query).fetchall()
-        return [(_chat(row), Message(row.n, row.id, row.conversation, row.sender, row.kind, row.text, row.at))
-                for row in rows]
+        return [(_chat(row), Message(row.n, row.id, row.conversation, row.sender, row.kind, row.text, row.at,
+                                     row.author)) for row in rows]
 
     def mark_delivered(self, chat_id: int, n: int) -> None:
         with self.engine.begin() as connection:
@@ -418,6 +421,17 @@ class LiveChats:
         with self.engine.connect() as connection:
             return [_chat(row) for row in connection.execute(query)]
 
+    def load(self) -> Tuple[Dict[int, int], Dict[str, int]]:
+        """For the supervisor: chats in progress per agent id, customers queued per service."""
+        with self.engine.connect() as connection:
+            chats = dict(connection.execute(sa.select(chats_table.c.agent_id, sa.func.count())
+                                            .where(chats_table.c.state == ACTIVE)
+                                            .group_by(chats_table.c.agent_id)).fetchall())
+            queued = dict(connection.execute(sa.select(chats_table.c.service, sa.func.count())
+                                             .where(chats_table.c.state == QUEUED)
+                                             .group_by(chats_table.c.service)).fetchall())
+        return chats, queued
+
     def latest_chat(self, conversation: str) -> Optional[Chat]:
         query = (sa.select(chats_table).where(chats_table.c.conversation == conversation)
                  .order_by(chats_table.c.id.desc()))
@@ -432,6 +446,23 @@ class LiveChats:
                 chats_table.c.id == chat.id, chats_table.c.state == QUEUED).values(
                 state=ACTIVE, agent_id=agent.id, taken_at=time.time(), notice=None))
         return bool(changed.rowcount)
+
+    def transfer_to_agent(self, chat: Chat, to: Agent) -> bool:
+        """The chat goes on with another agent; False if it is not the same active chat any more."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(chats_table.update().where(
+                chats_table.c.id == chat.id, chats_table.c.state == ACTIVE, chats_table.c.agent_id == chat.agent_id
+            ).values(agent_id=to.id, taken_at=time.time(), notice=None))
+        return bool(changed.rowcount)
+
+    def transfer_to_service(self, chat: Chat, service: str) -> Optional[Chat]:
+        """The chat goes back to the queue, of `service`, keeping its time of joining (so first in line);
+        None if it is not the same active chat any more."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(chats_table.update().where(
+                chats_table.c.id == chat.id, chats_table.c.state == ACTIVE, chats_table.c.agent_id == chat.agent_id
+            ).values(state=QUEUED, service=service, agent_id=None, taken_at=None, notice=None))
+        return self.chat(chat.id) if changed.rowcount else None
 
     def close(self, chat: Chat, state: str) -> bool:
         """Ends an active chat (ENDED) or hands it back to the bot (HANDED_BACK)."""

@@ -1,6 +1,7 @@
 """The agents' live-chat API under /ops/api/ (docs/ops.md, "Live chat"): JSON throughout.
 
-    GET  /ops/api/agents                                  the agents and the services to choose (operator's token)
+    GET  /ops/api/agents                                  the agents, their chats now, the services and their queues
+                                                          (operator's token)
     POST /ops/api/agents {"name", "services", "max_chats"}   create an agent: its token, shown once (operator's)
     POST /ops/api/agents/<id> {"name", "services", "max_chats", "disabled"}   edit any of them (operator's)
     POST /ops/api/agents/<id>/token                       a new token; the old one stops working (operator's)
@@ -9,6 +10,8 @@
     GET  /ops/api/agent/queue                             the queues of the agent's services
     POST /ops/api/agent/take {"conversation"}             take a queued conversation, with the bot's transcript
     GET  /ops/api/agent/chats                             the agent's chats in progress (after a reload)
+    GET  /ops/api/agent/colleagues                        the agents online and the services, to transfer to
+    POST /ops/api/agent/conversations/<id>/transfer {"agent": id} or {"service": key}
     GET  /ops/api/agent/conversations/<id>/messages?after=N
     POST /ops/api/agent/conversations/<id>/messages {"text"}
     POST /ops/api/agent/conversations/<id>/end            rating buttons for the customer, the bot is back
@@ -136,13 +139,15 @@ class AgentAPI:
     async def list_agents(self, request: web.Request) -> web.Response:
         now = time.time()
         agents = await asyncio.to_thread(self.live().agents)
+        chats, queued = await asyncio.to_thread(self.live().load)
         away_s = self.live().limits.agent_away_s
         return web.json_response({
             "items": [{"id": agent.id, "name": agent.name, "services": list(agent.services),
-                       "max_chats": agent.max_chats, "disabled": agent.disabled,
+                       "max_chats": agent.max_chats, "disabled": agent.disabled, "chats": chats.get(agent.id, 0),
                        "online": agent.online and not agent.disabled and agent.seen_at >= now - away_s}
                       for agent in agents],
-            "services": [{"key": key, "name": service.short_name} for key, service in self.knowledge.services.items()],
+            "services": [{"key": key, "name": service.short_name, "queued": queued.get(key, 0)}
+                         for key, service in self.knowledge.services.items()],
         }, dumps=_dumps)
 
     async def create_agent(self, request: web.Request) -> web.Response:
@@ -252,8 +257,12 @@ class AgentAPI:
             raise _error(web.HTTPBadRequest, "after must be a message number") from None
         found = await asyncio.to_thread(self.live().messages, conversation, after)
         chat = await asyncio.to_thread(self.live().latest_chat, conversation)
-        return web.json_response({"state": chat.state if chat else None,
-                                  "items": [{**m.as_dict(), "text": mask_for_display(m.text)} for m in found]},
+        names = {agent.id: agent.name for agent in await asyncio.to_thread(self.live().agents)} if any(
+            m.agent_id for m in found) else {}
+        # "agent_id": who has the chat now (another agent after a transfer); "agent": who wrote an agent's message.
+        return web.json_response({"state": chat.state if chat else None, "agent_id": chat.agent_id if chat else None,
+                                  "items": [{**m.as_dict(), "text": mask_for_display(m.text),
+                                             "agent": names.get(m.agent_id)} for m in found]},
                                  dumps=_dumps)
 
     async def own_active_chat(self, request: web.Request) -> Chat:
@@ -267,8 +276,52 @@ class AgentAPI:
         text = (await _json_object(request)).get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
             raise _error(web.HTTPBadRequest, f"text must be a text of 1 to {MAX_TEXT} characters")
-        sent = await asyncio.to_thread(self.live().add_message, chat, live_chat.AGENT, text.strip())
+        sent = await asyncio.to_thread(self.live().add_message, chat, live_chat.AGENT, text.strip(),
+                                       agent_id=self.agent_of(request).id)
         return web.json_response(sent.as_dict(), status=201, dumps=_dumps)
+
+    async def colleagues(self, request: web.Request) -> web.Response:
+        """Whom the agent can transfer a chat to: the other agents online now, and every service."""
+        me = self.agent_of(request)
+        now = time.time()
+        away_s = self.live().limits.agent_away_s
+        agents = await asyncio.to_thread(self.live().agents)
+        return web.json_response({
+            "agents": [{"id": agent.id, "name": agent.name, "services": list(agent.services)} for agent in agents
+                       if agent.id != me.id and agent.online and not agent.disabled and agent.seen_at >= now - away_s],
+            "services": [{"key": key, "name": service.short_name} for key, service in self.knowledge.services.items()],
+        }, dumps=_dumps)
+
+    async def transfer(self, request: web.Request) -> web.Response:
+        """To another online agent of the chat's service {"agent": id}, or to a service's queue {"service": key},
+        first in line there; the customer is told, the new agent reads the whole chat."""
+        chat = await self.own_active_chat(request)
+        body = await _json_object(request)
+        if "agent" in body:
+            to = await asyncio.to_thread(self.live().agent, body["agent"]) if isinstance(body["agent"], int) else None
+            now = time.time()
+            if (to is None or to.id == chat.agent_id or to.disabled or not to.online
+                    or to.seen_at < now - self.live().limits.agent_away_s):
+                raise _error(web.HTTPBadRequest, "agent must be another agent online now")
+            if chat.service not in to.services:
+                raise _error(web.HTTPBadRequest, "this agent does not serve this chat's service: transfer to it")
+            if len(await asyncio.to_thread(self.live().active_chats, to)) >= to.max_chats:
+                raise _error(web.HTTPConflict, f"{to.name} has as many chats as they may have at once")
+            if not await asyncio.to_thread(self.live().transfer_to_agent, chat, to):
+                raise _error(web.HTTPConflict, "this live chat is already over")
+            await asyncio.to_thread(self.live().add_message, chat, live_chat.BOT,
+                                    self.knowledge.template("live_transferred_to_agent", name=to.name), live_chat.TAKEN)
+            return web.json_response({"conversation": chat.conversation, "agent": to.name}, dumps=_dumps)
+        service = self.knowledge.services.get(body.get("service")) if isinstance(body.get("service"), str) else None
+        if service is None:
+            raise _error(web.HTTPBadRequest, f"give an agent id or a service of {sorted(self.knowledge.services)}")
+        moved = await asyncio.to_thread(self.live().transfer_to_service, chat, service.key)
+        if moved is None:
+            raise _error(web.HTTPConflict, "this live chat is already over")
+        position = await asyncio.to_thread(self.live().position, moved)
+        await asyncio.to_thread(self.live().add_message, moved, live_chat.BOT, self.knowledge.template(
+            "live_transferred_to_service", service=service.short_name, position=str(position)), live_chat.REQUEUED)
+        return web.json_response({"conversation": chat.conversation, "service": service.key}, dumps=_dumps)
 
     def closing(self, state: str, kind: str, template: str) -> Callable[[web.Request], Any]:
         async def close(request: web.Request) -> web.Response:
@@ -354,6 +407,8 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge, l
     app.router.add_get(agent_prefix + "chats", api.chats)
     app.router.add_get(agent_prefix + "conversations/{conversation_id}/messages", api.messages)
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/messages", api.reply)
+    app.router.add_post(agent_prefix + "conversations/{conversation_id}/transfer", api.transfer)
+    app.router.add_get(agent_prefix + "colleagues", api.colleagues)
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/end",
                         api.closing(live_chat.ENDED, live_chat.END, "live_ended"))
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/handback",

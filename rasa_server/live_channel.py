@@ -380,13 +380,15 @@ class LiveChatChannel:
                                                        BotUttered(sent.text, {"buttons": buttons})])
                 await self._emit(chat.conversation, sent.text, buttons, live={"agent": None})
             elif sent.sender == live_chat.AGENT:
-                name = await self._agent_name(chat.agent_id)
+                name = await self._agent_name(sent.agent_id or chat.agent_id)
                 await self._emit(chat.conversation,
                                  knowledge.template("live_agent_says", name=as_plain_text(name),
                                                     text=as_plain_text(sent.text)), live={"agent": name})
             elif sent.kind == live_chat.TAKEN:
                 await self._emit(chat.conversation, sent.text, live={"agent": await self._agent_name(chat.agent_id)})
             elif sent.kind in live_chat.NOTICES:
+                if sent.kind == live_chat.REQUEUED:  # the text told the position (requeued or transferred)
+                    self.told_positions[chat.id] = await asyncio.to_thread(self.store().position, chat)
                 buttons = [] if sent.kind == live_chat.REQUEUED else [ticket_button(knowledge, chat.service)]
                 if sent.kind in (live_chat.REQUEUED, live_chat.WAITED):
                     buttons += self._leave_buttons()

@@ -29,7 +29,7 @@ def test_the_operator_manages_agents_and_their_tokens(ops):
     assert ops.call("POST", "agents", OPS_TOKEN, {"name": "x", "services": ["alipay"], "max_chats": 0})[0] == 400
     listed = {agent["name"]: agent for agent in ops.ok("GET", "agents", OPS_TOKEN)["items"]}
     assert listed[name] == {"id": created["id"], "name": name, "services": ["alipay"], "max_chats": 2,
-                            "disabled": False, "online": False}
+                            "disabled": False, "online": False, "chats": 0}
     assert "token" not in str(listed) and token not in str(listed)
 
     # Edit: services and the most chats at once; a name another agent has is refused.
@@ -69,8 +69,12 @@ def test_an_agent_takes_no_more_chats_than_allowed(ops, assistant):
         status, answer = ops.call("POST", "agent/take", token, {"conversation": second.conversation})
         assert status == 409 and "1" in answer["error"]
         ops.ok("POST", f"agents/{created['id']}", OPS_TOKEN, {"max_chats": 2})
+        queued = {s["key"]: s["queued"] for s in ops.ok("GET", "agents", OPS_TOKEN)["services"]}
+        assert queued["tianxing_loan"] >= 1  # the supervisor's view: the queue, and each agent's chats
         ops.ok("POST", "agent/take", token, {"conversation": second.conversation})
         assert len(ops.ok("GET", "agent/chats", token)["items"]) == 2
+        listed = {agent["name"]: agent for agent in ops.ok("GET", "agents", OPS_TOKEN)["items"]}
+        assert listed[name]["chats"] == 2 and listed[name]["online"] is True
         for customer in (first, second):
             ops.ok("POST", f"agent/conversations/{customer.conversation}/handback", token)
     finally:
@@ -97,6 +101,8 @@ def test_agents_in_the_console_form(browser, console, ops):
         row = page.locator("#agents-table tbody tr").filter(has=page.locator("td.name", has_text=name))
         expect(row).to_have_count(1)
         expect(row.locator("td").nth(2)).to_have_text("2")
+        expect(row.locator(".chats-cell")).to_have_text("0 / 2")
+        expect(page.locator("#queue-lengths")).to_contain_text("支付宝")
         assert ops.ok("GET", "agent/me", token)["name"] == name
 
         # The same name again is refused, in Chinese.
@@ -195,4 +201,65 @@ def test_two_chats_at_once_in_the_workspace_beside_a_ticket(browser, console, op
     finally:
         page.context.close()
         for customer in customers:
+            customer.close()
+
+
+def test_transfer_to_a_colleague_in_the_workspace_then_to_another_service(browser, console, ops, assistant):
+    first_name, second_name, third_name = unique("小金"), unique("小魏"), unique("小苏")
+    first = ops.new_agent(first_name, ["tianxing_loan"], online=False)
+    second = ops.new_agent(second_name, ["tianxing_loan"])
+    third = ops.new_agent(third_name, ["xiaomi_after_sales"])
+    second_id = next(a["id"] for a in ops.ok("GET", "agents", OPS_TOKEN)["items"] if a["name"] == second_name)
+    problems = PageProblems()
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    watch(page, problems)
+    customer = None
+    try:
+        page.goto(f"{console.url}/ops/")
+        page.fill("#token", first)
+        page.click("#login-form button[type=submit]")
+        page.click("#agent-online")
+        expect(page.locator("#agent-state")).to_have_text("在线")
+        customer = join_queue(assistant)
+        page.locator(f"#queue-table tbody tr[data-conversation='{customer.conversation}']").get_by_role(
+            "button", name="接入").click()
+        customer.wait_for(f"客服{first_name}已接入")
+        page.fill("#reply-text", "我先看一下您的借款记录")
+        page.click("#send-reply")
+        customer.wait_for("我先看一下您的借款记录")
+
+        # To a colleague online: the customer is told; the colleague has the chat with what was said before.
+        ops.ok("GET", "agent/me", second)  # the colleague's console is open
+        page.locator("#transfer-to").focus()
+        page.locator("#transfer-to").blur()
+        expect(page.locator(f"#transfer-to option[value='agent:{second_id}']")).to_have_count(1)
+        page.select_option("#transfer-to", f"agent:{second_id}")
+        page.click("#transfer")
+        expect(page.locator("#chat-info")).to_contain_text("已转接")
+        expect(page.locator("#send-reply")).to_be_disabled()
+        customer.wait_for(f"已为您转接客服{second_name}")
+        [chat] = ops.ok("GET", "agent/chats", second)["items"]
+        assert chat["conversation"] == customer.conversation
+        said = ops.ok("GET", f"agent/conversations/{customer.conversation}/messages?after=0", second)["items"]
+        assert {"from": "agent", "agent": first_name, "text": "我先看一下您的借款记录"} in [
+            {key: m[key] for key in ("from", "agent", "text")} for m in said]
+        ops.ok("POST", f"agent/conversations/{customer.conversation}/messages", second, {"text": "我接着为您处理"})
+        reply = customer.wait_for("我接着为您处理")
+        assert reply["text"].startswith(f"客服{second_name}：")
+        assert ops.call("POST", f"agent/conversations/{customer.conversation}/messages", first, {"text": "x"})[0] == 409
+
+        # To another service: first in its queue; its agent takes the customer.
+        conversation = customer.conversation
+        ops.ok("POST", f"agent/conversations/{conversation}/transfer", second, {"service": "xiaomi_after_sales"})
+        moved = customer.wait_for("已为您转接到售后")
+        assert "第 1 位" in moved["text"]
+        [queued] = [q for q in ops.ok("GET", "agent/queue", third)["items"] if q["conversation"] == conversation]
+        assert queued["position"] == 1
+        ops.ok("POST", "agent/take", third, {"conversation": customer.conversation})
+        customer.wait_for(f"客服{third_name}已接入")
+        ops.ok("POST", f"agent/conversations/{customer.conversation}/handback", third)
+        assert_page_clean(problems)
+    finally:
+        page.context.close()
+        if customer is not None:
             customer.close()

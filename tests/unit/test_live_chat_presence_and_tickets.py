@@ -138,3 +138,13 @@ def test_a_cancelled_draft_is_gone(tmp_path):
     desk = Tickets(new_store(tmp_path).engine)
     desk.start("c1", "alipay")
     assert desk.cancel("c1") and desk.draft("c1") is None and not desk.cancel("c1")
+
+
+def test_the_supervisor_sees_each_agents_chats_and_each_queue(tmp_path):
+    store = new_store(tmp_path)
+    agent = store.agent_by_token(store.create_agent("小王", ["alipay"])[1])
+    taken = store.join_queue("c1", "alipay", None, None)
+    store.join_queue("c2", "alipay", None, None)
+    store.join_queue("c3", "tianxing_loan", None, None)
+    store.take(taken, agent)
+    assert store.load() == ({agent.id: 1}, {"alipay": 1, "tianxing_loan": 1})

@@ -182,7 +182,9 @@ function currentChat() {
 }
 
 function setChatControls(enabled) {
-  for (const id of ["#reply-text", "#send-reply", "#handback", "#end-chat"]) $(id).disabled = !enabled;
+  for (const id of ["#reply-text", "#send-reply", "#handback", "#end-chat", "#transfer-to", "#transfer"]) {
+    $(id).disabled = !enabled;
+  }
 }
 
 // The chat is over for this agent: ended or handed back here, or the customer chose 留言, or it went back to
@@ -194,20 +196,68 @@ function chatOver(entry, text) {
   else drawTabs();
 }
 
+function senderLabel(message) {
+  if (message.from === "agent" && message.agent && message.agent !== workspace.agent.name) return `客服${message.agent}`;
+  return SENDER_LABELS[message.from];
+}
+
 async function readMessages(entry) {
   if (!entry || entry.over) return;
   const conversation = entry.chat.conversation;
-  const data = await apiJson(`agent/conversations/${encodeURIComponent(conversation)}/messages?after=${entry.lastN}`);
+  const response = await api(`agent/conversations/${encodeURIComponent(conversation)}/messages?after=${entry.lastN}`);
+  if (response.status === 403 || response.status === 404) { // transferred to a service that is not the agent's
+    chatOver(entry, "这位客户已转接。");
+    return;
+  }
+  if (!response.ok) throw new Error(`messages: HTTP ${response.status}`);
+  const data = await response.json();
   for (const message of data.items) {
-    addTurn(entry.thread, message.from === "bot" ? "notice" : message.from, message.text, SENDER_LABELS[message.from]);
+    addTurn(entry.thread, message.from === "bot" ? "notice" : message.from, message.text, senderLabel(message));
     entry.lastN = message.n;
     if (message.from === "customer" && workspace.current !== conversation) entry.unread += 1;
   }
-  if (data.state !== "active") {
+  if (data.state === "active" && data.agent_id !== workspace.agent.id) {
+    chatOver(entry, "这位客户已转接给其他客服。");
+  } else if (data.state !== "active") {
     chatOver(entry, data.state === "queued" ? "这位客户已重新排队。" : "这位客户已离开会话。");
   } else if (data.items.length) {
     drawTabs();
   }
+}
+
+// ---------- transfer to another agent online, or to a service's queue ----------
+
+async function loadTransferTargets() {
+  if (document.activeElement === $("#transfer-to")) return; // not while the agent is choosing
+  const data = await apiJson("agent/colleagues");
+  const key = JSON.stringify(data);
+  if (key === workspace.transferTargets) return;
+  workspace.transferTargets = key;
+  $("#transfer-to").replaceChildren(el("option", { value: "", textContent: "转接给…" }),
+    el("optgroup", { label: "在线客服" }, data.agents.map((agent) => el("option", {
+      value: `agent:${agent.id}`, textContent: `客服${agent.name}（${agent.services.map((s) => SERVICE_NAMES[s] || s).join("、")}）`,
+    }))),
+    el("optgroup", { label: "服务队列" }, data.services.map((service) => el("option", {
+      value: `service:${service.key}`, textContent: `${service.name}队列`,
+    }))));
+}
+
+async function transferChat() {
+  const entry = currentChat();
+  const [kind, value] = $("#transfer-to").value.split(":");
+  if (!entry || !value) return;
+  await guarded(async () => {
+    const body = kind === "agent" ? { agent: Number(value) } : { service: value };
+    const response = await api(`agent/conversations/${encodeURIComponent(entry.chat.conversation)}/transfer`,
+      { method: "POST", body: JSON.stringify(body) });
+    if (!response.ok) {
+      $("#chat-info").textContent = `转接失败：${(await response.json()).error || response.status}`;
+      return;
+    }
+    $("#transfer-to").value = "";
+    await readMessages(entry);
+    chatOver(entry, `已转接给${$("#transfer-to option[value='" + `${kind}:${value}` + "']")?.textContent || "其他客服"}。`);
+  });
 }
 
 async function sendReply(event) {
@@ -332,6 +382,7 @@ async function poll() {
     drawQueue((await apiJson("agent/queue")).items);
     for (const entry of [...workspace.chats.values()]) await readMessages(entry);
     await loadTickets();
+    await loadTransferTargets();
   });
   workspace.timer = setTimeout(poll, POLL_MS);
 }
@@ -353,6 +404,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("#close-ticket").addEventListener("click", () => ticketAction("close"));
   $("#handback").addEventListener("click", () => closeChat("handback"));
+  $("#transfer").addEventListener("click", transferChat);
   $("#end-chat").addEventListener("click", () => closeChat("end"));
   $("#logout").addEventListener("click", () => {
     // ops.js has already forgotten the token: go offline with the one kept here.

@@ -1,17 +1,23 @@
-// 座席: the operator lists, creates, edits, disables and re-keys the live-chat agents (ops/live_api.py).
+// 座席: the operator lists, creates, edits, disables and re-keys the live-chat agents (ops/live_api.py), and
+// sees who is online, their chats and the queues (refreshed every REFRESH_MS while the tab is shown).
 // Uses ops.js's helpers ($, el, api, apiJson, guarded). Names and texts go in as textContent.
 "use strict";
 
-const agentsPage = { items: [], services: [], editing: null };
+const REFRESH_MS = 5000;
+const agentsPage = { items: [], services: [], editing: null, timer: null };
 
 async function loadAgents() {
+  clearTimeout(agentsPage.timer);
+  if ($("#tab-agents").hidden || !sessionStorage.getItem(TOKEN_KEY)) return;
   await guarded(async () => {
     const data = await apiJson("agents");
     agentsPage.items = data.items;
     agentsPage.services = data.services;
     drawAgents();
+    $("#queue-lengths").textContent = `排队中：${data.services.map((s) => `${s.name} ${s.queued} 人`).join("，")}`;
     if (!$("#agent-form-services input")) drawServiceChoices();
   });
+  agentsPage.timer = setTimeout(loadAgents, REFRESH_MS);
 }
 
 function serviceName(key) {
@@ -43,6 +49,7 @@ function drawAgents() {
       el("td", { textContent: agent.services.map(serviceName).join("、") }),
       el("td", { textContent: String(agent.max_chats) }),
       el("td", { className: "state-cell", textContent: agentState(agent) }),
+      el("td", { className: "chats-cell", textContent: `${agent.chats} / ${agent.max_chats}` }),
       el("td", {}, [edit, toggle, rekey]),
     ]);
     row.dataset.agent = String(agent.id);
@@ -95,7 +102,7 @@ function showToken(token) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  $(".tab[data-tab=agents]").addEventListener("click", loadAgents);
+  $(".tab[data-tab=agents]").addEventListener("click", () => setTimeout(loadAgents)); // once the tab is shown
   $("#agent-form-new").addEventListener("click", () => editAgent(null));
   $("#agent-form").addEventListener("submit", (event) => {
     event.preventDefault();
