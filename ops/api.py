@@ -25,6 +25,7 @@ from aiohttp import web
 
 from common.knowledge import load_knowledge
 from common.live_chat import LiveChats
+from common.quick_replies import QuickReplies
 from common.tickets import Tickets
 from common.tracker_db import engine_from_env
 from ops import inbox, metrics
@@ -120,6 +121,10 @@ class ConsoleAPI:
     @functools.cached_property
     def tickets(self) -> Tickets:
         return Tickets(self.events.engine)
+
+    @functools.cached_property
+    def quick_replies(self) -> QuickReplies:
+        return QuickReplies(self.events.engine)
 
     @web.middleware
     async def require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -239,7 +244,8 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
     app.router.add_get(API_PREFIX + "conversations/{conversation_id}", api.conversation)
     app.router.add_post(API_PREFIX + "retrain", api.retrain_start)
     app.router.add_get(API_PREFIX + "retrain", api.retrain_status)
-    add_live_chat_api(app, API_PREFIX, api.knowledge, lambda: api.live, lambda: api.events, lambda: api.tickets)
+    add_live_chat_api(app, API_PREFIX, api.knowledge, lambda: api.live, lambda: api.events, lambda: api.tickets,
+                      lambda: api.quick_replies)
 
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)

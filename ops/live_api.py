@@ -16,7 +16,8 @@
     POST /ops/api/agent/conversations/<id>/messages {"text"}
     POST /ops/api/agent/conversations/<id>/end            rating buttons for the customer, the bot is back
     POST /ops/api/agent/conversations/<id>/handback       the bot is back, no rating
-    GET  /ops/api/agent/quick_replies                     the self-help answers of knowledge/intents.yml
+    GET  /ops/api/agent/quick_replies                     the operator's 常用语, the self-help answers of knowledge/
+    GET  /ops/api/quick_replies, POST (add), POST …/<id> (edit), POST …/<id>/delete: the 常用语 (operator's token)
     GET  /ops/api/tickets                                 留言 of the agent's services (all, for the operator)
     POST /ops/api/tickets/<id>/reply {"text"}             the reply reaches the customer's page
     POST /ops/api/tickets/<id>/close
@@ -39,6 +40,7 @@ from aiohttp import web
 from common import live_chat, tickets
 from common.knowledge import Knowledge
 from common.live_chat import Agent, Chat, LiveChats
+from common.quick_replies import QuickReplies
 from common.tickets import Ticket, Tickets
 from ops.masking import mask_for_display
 from ops.store import TrackerEvents
@@ -100,11 +102,12 @@ class AgentAPI:
     stores, opened on first use."""
 
     def __init__(self, knowledge: Knowledge, live: Callable[[], LiveChats], events: Callable[[], TrackerEvents],
-                 tickets: Callable[[], Tickets]):
+                 tickets: Callable[[], Tickets], quick: Callable[[], QuickReplies]):
         self.knowledge = knowledge
         self.live = live
         self.events = events
         self.tickets = tickets
+        self.quick = quick
 
     def agent_of(self, request: web.Request) -> Agent:
         return request[AGENT_KEY]
@@ -386,15 +389,57 @@ class AgentAPI:
                                  dumps=_dumps)
 
     async def quick_replies(self, request: web.Request) -> web.Response:
-        return web.json_response({"items": [
+        """The operator's 常用语 for the agent's services ("managed"), then the self-help answers ("items")."""
+        managed = await asyncio.to_thread(self.quick().listed, self.agent_of(request).services)
+        return web.json_response({"managed": [{"title": r.title, "text": r.text} for r in managed], "items": [
             # In plain text: the customer sees an agent's text exactly as typed.
             {"title": self.knowledge.intent_titles.get(key, key), "text": without_markdown(topic.default.strip())}
             for key, topic in self.knowledge.topics.items()]}, dumps=_dumps)
 
+    # ---------- the operator's 常用语 ----------
+
+    async def list_quick_replies(self, request: web.Request) -> web.Response:
+        replies = await asyncio.to_thread(self.quick().listed)
+        return web.json_response({"items": [reply.as_dict() for reply in replies]}, dumps=_dumps)
+
+    async def quick_reply_fields(self, request: web.Request) -> Tuple[Optional[str], str, str]:
+        body = await _json_object(request)
+        service, title, text = body.get("service"), body.get("title"), body.get("text")
+        if service is not None and service not in self.knowledge.services:
+            raise _error(web.HTTPBadRequest, f"service must be null or one of {sorted(self.knowledge.services)}")
+        if not isinstance(title, str) or not title.strip() or len(title.strip()) > MAX_NAME:
+            raise _error(web.HTTPBadRequest, f"title must be a text of 1 to {MAX_NAME} characters")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            raise _error(web.HTTPBadRequest, f"text must be a text of 1 to {MAX_TEXT} characters")
+        return service, title.strip(), text.strip()
+
+    def quick_reply_id(self, request: web.Request) -> int:
+        try:
+            return int(request.match_info["reply_id"])
+        except ValueError:
+            raise _error(web.HTTPNotFound, "no such quick reply") from None
+
+    async def add_quick_reply(self, request: web.Request) -> web.Response:
+        reply_id = await asyncio.to_thread(self.quick().add, *await self.quick_reply_fields(request))
+        return web.json_response({"id": reply_id}, status=201)
+
+    async def edit_quick_reply(self, request: web.Request) -> web.Response:
+        reply_id = self.quick_reply_id(request)
+        if not await asyncio.to_thread(self.quick().edit, reply_id, *await self.quick_reply_fields(request)):
+            raise _error(web.HTTPNotFound, "no such quick reply")
+        return web.json_response({"id": reply_id})
+
+    async def delete_quick_reply(self, request: web.Request) -> web.Response:
+        reply_id = self.quick_reply_id(request)
+        if not await asyncio.to_thread(self.quick().delete, reply_id):
+            raise _error(web.HTTPNotFound, "no such quick reply")
+        return web.json_response({"id": reply_id})
+
 
 def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge, live: Callable[[], LiveChats],
-                      events: Callable[[], TrackerEvents], tickets_store: Callable[[], Tickets]) -> None:
-    api = AgentAPI(knowledge, live, events, tickets_store)
+                      events: Callable[[], TrackerEvents], tickets_store: Callable[[], Tickets],
+                      quick: Callable[[], QuickReplies]) -> None:
+    api = AgentAPI(knowledge, live, events, tickets_store, quick)
     agent_prefix = prefix + "agent/"
     app.router.add_get(prefix + "agents", api.list_agents)
     app.router.add_post(prefix + "agents", api.create_agent)
@@ -414,6 +459,10 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge, l
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/handback",
                         api.closing(live_chat.HANDED_BACK, live_chat.HAND_BACK, "live_handed_back"))
     app.router.add_get(agent_prefix + "quick_replies", api.quick_replies)
+    app.router.add_get(prefix + "quick_replies", api.list_quick_replies)
+    app.router.add_post(prefix + "quick_replies", api.add_quick_reply)
+    app.router.add_post(prefix + "quick_replies/{reply_id}", api.edit_quick_reply)
+    app.router.add_post(prefix + "quick_replies/{reply_id}/delete", api.delete_quick_reply)
     app.router.add_get(prefix + "tickets", api.list_tickets)
     app.router.add_post(prefix + "tickets/{ticket_id}/reply", api.reply_ticket)
     app.router.add_post(prefix + "tickets/{ticket_id}/close", api.close_ticket)

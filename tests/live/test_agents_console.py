@@ -54,6 +54,30 @@ def test_the_operator_manages_agents_and_their_tokens(ops):
     assert ops.ok("GET", "agent/me", new_token)["name"] == name
 
 
+def test_the_operator_keeps_the_agents_quick_replies_per_service(ops):
+    assert ops.call("GET", "quick_replies", None)[0] == 401
+    alipay = ops.new_agent(unique("小潘"), ["alipay"], online=False)
+    xiaomi = ops.new_agent(unique("小葛"), ["xiaomi_after_sales"], online=False)
+    assert ops.call("GET", "quick_replies", alipay)[0] == 401  # the operator's
+    titles = [reply["title"] for reply in ops.ok("GET", "quick_replies", OPS_TOKEN)["items"]]
+    assert {"问候", "请稍等", "结束语"} <= set(titles)  # a new table starts with these
+    title = unique("余额宝")
+    text = "余额宝转出一般2小时内到账"
+    added = ops.ok("POST", "quick_replies", OPS_TOKEN, {"service": "alipay", "title": title, "text": text})
+    assert ops.call("POST", "quick_replies", OPS_TOKEN, {"service": "nope", "title": "x", "text": "y"})[0] == 400
+
+    def managed(token):
+        return {reply["title"]: reply["text"] for reply in ops.ok("GET", "agent/quick_replies", token)["managed"]}
+
+    assert managed(alipay)[title] == text and "请稍等" in managed(alipay)
+    assert title not in managed(xiaomi) and "请稍等" in managed(xiaomi)
+    ops.ok("POST", f"quick_replies/{added['id']}", OPS_TOKEN, {"service": None, "title": title, "text": "改过的"})
+    assert managed(xiaomi)[title] == "改过的"
+    ops.ok("POST", f"quick_replies/{added['id']}/delete", OPS_TOKEN)
+    assert title not in managed(alipay)
+    assert ops.call("POST", f"quick_replies/{added['id']}/delete", OPS_TOKEN)[0] == 404
+
+
 def test_an_agent_takes_no_more_chats_than_allowed(ops, assistant):
     name = unique("小杨")
     created = ops.ok("POST", "agents", OPS_TOKEN, {"name": name, "services": ["tianxing_loan"], "max_chats": 1})
@@ -128,6 +152,16 @@ def test_agents_in_the_console_form(browser, console, ops):
         new_token = page.locator("#agent-token").inner_text()
         assert ops.call("GET", "agent/me", token)[0] == 401
         assert ops.ok("GET", "agent/me", new_token)["name"] == name
+
+        # A 常用语 for 支付宝 reaches this agent's quick replies.
+        phrase = unique("花呗")
+        page.select_option("#phrase-service", "alipay")
+        page.fill("#phrase-title", phrase)
+        page.fill("#phrase-text", "花呗账单每月9日出")
+        page.click("#phrase-form button[type=submit]")
+        expect(page.locator("#phrases-table tbody tr .title").filter(has_text=phrase)).to_have_count(1)
+        managed = ops.ok("GET", "agent/quick_replies", new_token)["managed"]
+        assert {"title": phrase, "text": "花呗账单每月9日出"} in managed
         screenshot(page, "live-07-agents-form")
         assert_page_clean(problems)
     finally:

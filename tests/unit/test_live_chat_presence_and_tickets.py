@@ -148,3 +148,16 @@ def test_the_supervisor_sees_each_agents_chats_and_each_queue(tmp_path):
     store.join_queue("c3", "tianxing_loan", None, None)
     store.take(taken, agent)
     assert store.load() == ({agent.id: 1}, {"alipay": 1, "tianxing_loan": 1})
+
+
+def test_quick_replies_start_with_the_defaults_once_and_are_kept_per_service(tmp_path):
+    from common.quick_replies import DEFAULTS, QuickReplies
+
+    store = new_store(tmp_path)
+    replies = QuickReplies(store.engine)
+    assert [r.title for r in QuickReplies(store.engine).listed()] == [title for title, _ in DEFAULTS]
+    own = replies.add("alipay", "花呗", "花呗账单每月9日出")
+    assert "花呗" in [r.title for r in replies.listed(["alipay"])]
+    assert "花呗" not in [r.title for r in replies.listed(["xiaomi_after_sales"])]
+    assert replies.edit(own, None, "花呗", "改") and replies.listed(["xiaomi_after_sales"])[-1].text == "改"
+    assert replies.delete(own) and not replies.delete(own)

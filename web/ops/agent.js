@@ -61,8 +61,10 @@ async function setOnline(online) {
 
 async function loadQuickReplies() {
   const data = await apiJson("agent/quick_replies");
+  const options = (items) => items.map((item) => el("option", { value: item.text, textContent: item.title }));
   $("#quick-replies").replaceChildren(el("option", { value: "", textContent: "快捷回复…" }),
-    ...data.items.map((item) => el("option", { value: item.text, textContent: item.title })));
+    el("optgroup", { label: "常用语" }, options(data.managed)),
+    el("optgroup", { label: "自助答复" }, options(data.items)));
 }
 
 function waited(seconds) {

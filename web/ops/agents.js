@@ -4,7 +4,7 @@
 "use strict";
 
 const REFRESH_MS = 5000;
-const agentsPage = { items: [], services: [], editing: null, timer: null };
+const agentsPage = { items: [], services: [], editing: null, timer: null, phrase: null };
 
 async function loadAgents() {
   clearTimeout(agentsPage.timer);
@@ -15,7 +15,10 @@ async function loadAgents() {
     agentsPage.services = data.services;
     drawAgents();
     $("#queue-lengths").textContent = `排队中：${data.services.map((s) => `${s.name} ${s.queued} 人`).join("，")}`;
-    if (!$("#agent-form-services input")) drawServiceChoices();
+    if (!$("#agent-form-services input")) {
+      drawServiceChoices();
+      await loadPhrases();
+    }
   });
   agentsPage.timer = setTimeout(loadAgents, REFRESH_MS);
 }
@@ -101,7 +104,52 @@ function showToken(token) {
   $("#agent-token-box").hidden = false;
 }
 
+// ---------- 常用语: the agents' managed quick replies ----------
+
+async function loadPhrases() {
+  const data = await apiJson("quick_replies");
+  $("#phrase-service").replaceChildren(el("option", { value: "", textContent: "全部服务" }),
+    ...agentsPage.services.map((service) => el("option", { value: service.key, textContent: service.name })));
+  $("#phrases-table tbody").replaceChildren(...data.items.map((phrase) => {
+    const edit = el("button", { textContent: "编辑" });
+    edit.addEventListener("click", () => editPhrase(phrase));
+    const remove = el("button", { textContent: "删除" });
+    remove.addEventListener("click", () => guarded(async () => {
+      await api(`quick_replies/${phrase.id}/delete`, { method: "POST" });
+      await loadPhrases();
+    }));
+    return el("tr", {}, [
+      el("td", { textContent: phrase.service ? serviceName(phrase.service) : "全部" }),
+      el("td", { className: "title", textContent: phrase.title }),
+      el("td", { className: "text", textContent: phrase.text }),
+      el("td", {}, [edit, remove]),
+    ]);
+  }));
+}
+
+function editPhrase(phrase) {
+  agentsPage.phrase = phrase ? phrase.id : null;
+  $("#phrase-service").value = phrase && phrase.service ? phrase.service : "";
+  $("#phrase-title").value = phrase ? phrase.title : "";
+  $("#phrase-text").value = phrase ? phrase.text : "";
+}
+
+async function savePhrase(event) {
+  event.preventDefault();
+  const body = { service: $("#phrase-service").value || null, title: $("#phrase-title").value.trim(),
+    text: $("#phrase-text").value.trim() };
+  await guarded(async () => {
+    const id = agentsPage.phrase;
+    const response = await api(id === null ? "quick_replies" : `quick_replies/${id}`,
+      { method: "POST", body: JSON.stringify(body) });
+    if (response.ok) editPhrase(null);
+    await loadPhrases();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  $("#phrase-form").addEventListener("submit", savePhrase);
+  $("#phrase-new").addEventListener("click", () => editPhrase(null));
   $(".tab[data-tab=agents]").addEventListener("click", () => setTimeout(loadAgents)); // once the tab is shown
   $("#agent-form-new").addEventListener("click", () => editAgent(null));
   $("#agent-form").addEventListener("submit", (event) => {
