@@ -61,6 +61,7 @@ REQUEUED, NOBODY_LEFT, WAITED, SILENT = "requeued", "nobody_left", "waited", "si
 NOTICES = (REQUEUED, NOBODY_LEFT, WAITED, SILENT)
 
 DEFAULT_MAX_CHATS = 3
+TYPING_S = 4.0  # an agent's keystroke shows 「正在输入」 on the customer's page this long
 
 # The live-chat buttons' payloads start with this; rasa_server/live_channel.py handles them.
 CONTROL_PREFIX = "/live_chat_"
@@ -106,6 +107,7 @@ chats_table = sa.Table(
     sa.Column("rating", sa.String(16)),
     sa.Column("rating_reason", sa.String(64)),
     sa.Column("notice", sa.String(16)),  # the latest notice of `sweep` the chat got (each is claimed once)
+    sa.Column("agent_typing_at", sa.Float),  # the agent's last keystroke in the reply box
 )
 
 messages_table = sa.Table(
@@ -148,6 +150,7 @@ class Chat:
     rating: Optional[str]
     rating_reason: Optional[str]
     notice: Optional[str] = None
+    agent_typing_at: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -446,6 +449,22 @@ class LiveChats:
                 chats_table.c.id == chat.id, chats_table.c.state == QUEUED).values(
                 state=ACTIVE, agent_id=agent.id, taken_at=time.time(), notice=None))
         return bool(changed.rowcount)
+
+    def agent_typing(self, chat: Chat) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(chats_table.update().where(chats_table.c.id == chat.id, chats_table.c.state == ACTIVE)
+                               .values(agent_typing_at=time.time()))
+
+    def typing(self, conversations: Iterable[str], within_s: float = TYPING_S) -> List[Chat]:
+        """The active chats of these conversations whose agent is typing (a keystroke within `within_s`)."""
+        conversations = list(conversations)
+        if not conversations:
+            return []
+        query = sa.select(chats_table).where(chats_table.c.conversation.in_(conversations),
+                                             chats_table.c.state == ACTIVE,
+                                             chats_table.c.agent_typing_at >= time.time() - within_s)
+        with self.engine.connect() as connection:
+            return [_chat(row) for row in connection.execute(query)]
 
     def transfer_to_agent(self, chat: Chat, to: Agent) -> bool:
         """The chat goes on with another agent; False if it is not the same active chat any more."""

@@ -12,6 +12,7 @@
     GET  /ops/api/agent/chats                             the agent's chats in progress (after a reload)
     GET  /ops/api/agent/colleagues                        the agents online and the services, to transfer to
     POST /ops/api/agent/conversations/<id>/transfer {"agent": id} or {"service": key}
+    POST /ops/api/agent/conversations/<id>/typing         the agent is typing (shown on the customer's page)
     GET  /ops/api/agent/conversations/<id>/messages?after=N
     POST /ops/api/agent/conversations/<id>/messages {"text"}
     POST /ops/api/agent/conversations/<id>/end            rating buttons for the customer, the bot is back
@@ -283,6 +284,12 @@ class AgentAPI:
                                        agent_id=self.agent_of(request).id)
         return web.json_response(sent.as_dict(), status=201, dumps=_dumps)
 
+    async def typing(self, request: web.Request) -> web.Response:
+        """The agent is typing: the customer's page shows it (rasa_server/live_channel.py)."""
+        chat = await self.own_active_chat(request)
+        await asyncio.to_thread(self.live().agent_typing, chat)
+        return web.json_response({"conversation": chat.conversation})
+
     async def colleagues(self, request: web.Request) -> web.Response:
         """Whom the agent can transfer a chat to: the other agents online now, and every service."""
         me = self.agent_of(request)
@@ -453,6 +460,7 @@ def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge, l
     app.router.add_get(agent_prefix + "conversations/{conversation_id}/messages", api.messages)
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/messages", api.reply)
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/transfer", api.transfer)
+    app.router.add_post(agent_prefix + "conversations/{conversation_id}/typing", api.typing)
     app.router.add_get(agent_prefix + "colleagues", api.colleagues)
     app.router.add_post(agent_prefix + "conversations/{conversation_id}/end",
                         api.closing(live_chat.ENDED, live_chat.END, "live_ended"))

@@ -17,7 +17,8 @@ pauses the bot while the customer writes the problem and a callback number (or �
 confirms it and the bot is back.
 
 Besides bot_uttered, the page gets `live_chat` events ({"agent": "小王"} while an agent is with the customer,
-{"agent": null} after) to show who is answering (web/static/app.js).
+{"agent": null} after, {"agent": "小王", "typing": true} while the agent types) to show who is answering
+(web/static/app.js).
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class LiveChatChannel:
         self.rasa_agent = rasa_agent
         self.sockets: Dict[str, str] = {}  # socket id -> conversation, for the sockets connected here
         self.told_positions: Dict[int, int] = {}  # chat id -> queue position last sent to its page
+        self.told_typing: Dict[int, float] = {}  # chat id -> the agent's keystroke last shown as typing
         self.agent_names: Dict[int, str] = {}
         self._store: Optional[LiveChats] = None
         self._tickets: Optional[Tickets] = None
@@ -373,6 +375,12 @@ class LiveChatChannel:
         conversations = set(self.sockets.values())
         store = self.store()
         knowledge = load_knowledge()
+        # Before the messages: the agent typed before sending, and the message clears the hint on the page.
+        for chat in await asyncio.to_thread(store.typing, conversations):
+            if self.told_typing.get(chat.id) != chat.agent_typing_at:
+                self.told_typing[chat.id] = chat.agent_typing_at or 0.0
+                await self.sio.emit(LIVE_EVENT, {"agent": await self._agent_name(chat.agent_id), "typing": True},
+                                    room=chat.conversation, namespace=self.namespace)
         for chat, sent in await asyncio.to_thread(store.undelivered, conversations):
             if sent.kind in (live_chat.END, live_chat.HAND_BACK):
                 buttons = rating_buttons(chat.id) if sent.kind == live_chat.END else []

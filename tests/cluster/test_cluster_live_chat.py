@@ -5,6 +5,7 @@ nginx to the other replica, which delivers every message the agent sent meanwhil
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 from devtools.cluster import Cluster
@@ -56,4 +57,68 @@ def test_a_replica_killed_during_a_live_chat_loses_no_message(cluster):
     finally:
         customer.close()
         ops.call("POST", "agent/status", agent, {"online": False})
+    cluster.wait_replica_up(holder, timeout=300)
+
+
+def reconnected(customer: Customer, socket_before: str) -> None:
+    """Waits until the customer's client is connected again, on a new socket (through nginx, to a live replica)."""
+    deadline = time.monotonic() + 60
+    while not (customer.client.connected and customer.client.eio.sid != socket_before):
+        assert time.monotonic() < deadline, "the customer's client did not reconnect"
+        time.sleep(0.2)
+
+
+def test_a_replica_killed_during_a_ticket_and_during_a_transfer_loses_nothing(cluster):
+    """留言 and transfer (issue 28) across a replica's death: the draft and the chat live in PostgreSQL, so the
+    other replica carries on: the callback number after the kill completes the 留言, the reply reaches the
+    customer; a transfer made while the customer's replica is dead reaches them, and the new agent's messages."""
+    ops = Ops(cluster.url)
+    first = ops.new_agent("小邓", ["tianxing_loan"])
+    second = ops.new_agent("小许", ["tianxing_loan"])
+    ops.call("POST", "agent/status", first, {"online": False})
+    ops.call("POST", "agent/status", second, {"online": False})
+    customer = Customer(cluster.url)
+    try:
+        # A 留言 begun on one replica and finished on the other.
+        card = customer.wait_for("400-100-3399", customer.say("天星金融的人工客服电话"))
+        customer.wait_for("写下您遇到的问题", customer.say(buttons(card)["留言"]))
+        ask_phone = customer.wait_for("回电", customer.say("借款提前还了但是还在扣款"))
+        holder = replica_for_this_address(cluster)
+        socket_before = customer.client.eio.sid
+        cluster.kill_replica(holder)
+        reconnected(customer, socket_before)
+        done = customer.wait_for("编号", customer.say("13700001111"))
+        number = int(done["text"].split("编号 ")[1].split("。")[0])
+        assert ask_phone and "智能客服继续为您服务" in done["text"]
+        [ticket] = [t for t in ops.ok("GET", "tickets", first)["items"] if t["id"] == number]
+        assert ticket["text"] == "借款提前还了但是还在扣款" and ticket["phone"] == "137****1111"
+        ops.ok("POST", f"tickets/{number}/reply", first, {"text": "已停止扣款"})
+        assert "已停止扣款" in customer.wait_for(f"编号 {number}")["text"]
+        cluster.wait_replica_up(holder, timeout=300)
+
+        # A transfer while the customer's replica is dead.
+        for token in (first, second):
+            ops.ok("POST", "agent/status", token, {"online": True})
+        card = customer.wait_for("400-100-3399", customer.say("天星金融的人工客服电话"))
+        customer.wait_for("排队", customer.say(buttons(card)["在线人工"]))
+        ops.ok("POST", "agent/take", first, {"conversation": customer.conversation})
+        customer.wait_for("客服小邓已接入")
+        second_id = next(a["id"] for a in ops.ok("GET", "agent/colleagues", first)["agents"] if a["name"] == "小许")
+        holder = replica_for_this_address(cluster)
+        socket_before = customer.client.eio.sid
+        cluster.kill_replica(holder)
+        conversation = f"agent/conversations/{customer.conversation}"
+        ops.ok("POST", f"{conversation}/transfer", first, {"agent": second_id})
+        ops.ok("POST", f"{conversation}/messages", second, {"text": "我是小许，接着为您处理"})
+        customer.wait_for("已为您转接客服小许")
+        customer.wait_for("我是小许，接着为您处理")
+        reconnected(customer, socket_before)
+        customer.say("好的")
+        ops.wait_for_message(second, customer.conversation, "好的", "customer")
+        ops.ok("POST", f"{conversation}/end", second)
+        customer.wait_for("请为本次服务评价")
+    finally:
+        customer.close()
+        for token in (first, second):
+            ops.call("POST", "agent/status", token, {"online": False})
     cluster.wait_replica_up(holder, timeout=300)

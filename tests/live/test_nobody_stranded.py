@@ -328,8 +328,11 @@ def test_a_person_on_the_chat_page_and_an_agent_who_reloads_mid_chat(browser, sh
         expect(agent.locator("#agent-state")).to_have_text("在线")
         expect(agent.locator("#chat-log .turn.history.customer").first).to_contain_text(ASK_XIAOMI_PERSON)
         expect(agent.locator("#chat-log .turn.customer").last).to_contain_text("充不进电")
+        agent.locator("#reply-text").press_sequentially("请换")
+        expect(customer.locator("#status")).to_have_text("人工客服 小王 正在输入…")  # the agent is typing
         agent.fill("#reply-text", "请换一根数据线试试")
         agent.click("#send-reply")
+        expect(customer.locator("#status")).to_have_text("人工客服 小王")
         bubble = customer.locator(BOT).filter(has_text="请换一根数据线试试")
         expect(bubble).to_have_class(re.compile(r"\bagent-message\b"))
         expect(customer.locator(BOT).first).not_to_have_class(re.compile(r"\bagent-message\b"))

@@ -227,6 +227,17 @@ async function readMessages(entry) {
   }
 }
 
+// The customer's page shows 「小王正在输入…」: tell the server at most every TYPING_MS while the agent types.
+const TYPING_MS = 2000;
+
+function tellTyping() {
+  const entry = currentChat();
+  if (!entry || Date.now() - (entry.typingToldAt || 0) < TYPING_MS) return;
+  entry.typingToldAt = Date.now();
+  api(`agent/conversations/${encodeURIComponent(entry.chat.conversation)}/typing`, { method: "POST" })
+    .catch(() => {}); // a lost typing hint is no matter
+}
+
 // ---------- transfer to another agent online, or to a service's queue ----------
 
 async function loadTransferTargets() {
@@ -392,6 +403,7 @@ async function poll() {
 document.addEventListener("DOMContentLoaded", () => {
   $("#agent-online").addEventListener("click", () => setOnline(!workspace.online));
   $("#reply-form").addEventListener("submit", sendReply);
+  $("#reply-text").addEventListener("input", tellTyping);
   $("#reply-text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.ctrlKey) sendReply(event);
   });

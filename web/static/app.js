@@ -68,12 +68,32 @@
   /* Touch-ups on what the widget renders: it opens every link in a new tab, but a hotline (tel:)
    * should just dial; its quick replies are plain <div>s, make them buttons for keyboards and
    * screen readers. */
+  var TYPING_SHOWN_MS = 4000;
+  var typingTimer = null;
+
   function showWhoAnswers(live) {
+    if (live && live.typing) {
+      showTyping(String(live.agent || ""));
+      return;
+    }
     liveAgent = live && live.agent ? String(live.agent) : null;
     document.body.dataset.answeredBy = liveAgent ? "agent" : "bot";
     if (liveAgent && agentPrefixes.indexOf("客服" + liveAgent + "：") < 0) agentPrefixes.push("客服" + liveAgent + "：");
     if (statusLine.dataset.state === "online") setState("online");
     markAgentMessages(chat);
+  }
+
+  /* 「小王正在输入…」 in the header while the agent types; gone when their message arrives or after a while. */
+  function showTyping(agent) {
+    clearTimeout(typingTimer);
+    if (statusLine.dataset.state !== "online") return;
+    statusLine.textContent = "人工客服 " + agent + " 正在输入…";
+    typingTimer = setTimeout(stopTyping, TYPING_SHOWN_MS);
+  }
+
+  function stopTyping() {
+    clearTimeout(typingTimer);
+    if (statusLine.dataset.state === "online") setState("online");
   }
 
   function markAgentMessages(element) {
@@ -166,6 +186,7 @@
       },
       bot_uttered: function (message) {
         if (message && message.clear_history) forgetConversation();
+        if (typingTimer) stopTyping();
       },
       live_chat: showWhoAnswers,
       connect_error: function () { setState("offline", UNREACHABLE); },
