@@ -93,7 +93,7 @@ def test_a_replica_killed_during_a_ticket_and_during_a_transfer_loses_nothing(cl
         [ticket] = [t for t in ops.ok("GET", "tickets", first)["items"] if t["id"] == number]
         assert ticket["text"] == "借款提前还了但是还在扣款" and ticket["phone"] == "137****1111"
         ops.ok("POST", f"tickets/{number}/reply", first, {"text": "已停止扣款"})
-        assert "已停止扣款" in customer.wait_for(f"编号 {number}")["text"]
+        assert "已停止扣款" in customer.wait_for(f"回复了您的留言（编号 {number}）")["text"]
         cluster.wait_replica_up(holder, timeout=300)
 
         # A transfer while the customer's replica is dead.
