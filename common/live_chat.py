@@ -129,7 +129,7 @@ class Agent:
     name: str
     services: Tuple[str, ...]
     online: bool
-    max_chats: int = 3
+    max_chats: int = DEFAULT_MAX_CHATS
     disabled: bool = False
     seen_at: float = 0.0
 
