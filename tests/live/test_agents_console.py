@@ -3,6 +3,7 @@ at once; through the HTTP contract and in the console's 座席 form (Chromium), 
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from playwright.sync_api import expect
@@ -208,6 +209,7 @@ def test_two_chats_at_once_in_the_workspace_beside_a_ticket(browser, console, op
         customers.append(third)
         row = page.locator(f"#queue-table tbody tr[data-conversation='{third.conversation}']")
         expect(row.get_by_role("button", name="接入")).to_be_disabled()  # two at once is this agent's most
+        expect(page).to_have_title(re.compile(r"^\(\d+\) 客户排队中"))  # the new-customer alert in the title
 
         # The first customer writes while the second chat is shown: its tab says so; the agent answers both.
         first.say("我的额度为什么没了")
