@@ -237,8 +237,8 @@ class LiveChatChannel:
             draft = await asyncio.to_thread(self.tickets().draft, conversation)
             if draft is not None and draft.status == tickets.PHONE:
                 await self._submit_ticket(message, knowledge, draft, None)
-            else:
-                await self._send(message, knowledge.template("live_not_queued"))
+            else:  # an old 「跳过」 button
+                await self._send(message, knowledge.template("live_ticket_none"))
         elif action == "cancel":
             await asyncio.to_thread(self.tickets().cancel, conversation)
             text = knowledge.template("live_ticket_cancelled")

@@ -177,7 +177,7 @@ def join_queue(assistant, text: str = "天星金融的人工客服电话") -> Cu
 
 
 def test_two_chats_at_once_in_the_workspace_beside_a_ticket(browser, console, ops, assistant):
-    name = unique("小陶")
+    name = "小陶"  # the only agent of this name in the session: its screenshot is the README's
     created = ops.ok("POST", "agents", OPS_TOKEN, {"name": name, "services": ["tianxing_loan"], "max_chats": 2})
     token = created["token"]
     ops.agent_tokens.append(token)
