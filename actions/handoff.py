@@ -23,7 +23,7 @@ from actions.replies import (
 )
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, HANDOFF_KEY, PRODUCT_SLOT, TOPIC_SLOT
 from common.knowledge import Knowledge
-from common.live_chat import LiveChats, join_payload
+from common.live_chat import LiveChats, join_payload, ticket_payload
 from common.tracker_db import engine_from_env
 
 logger = logging.getLogger(__name__)
@@ -46,16 +46,23 @@ def agent_online_for(service: str) -> bool:
 
 def hand_off(dispatcher: CollectingDispatcher, knowledge: Knowledge, product: Optional[str],
              tracker: Tracker) -> List[EventType]:
-    """Sends the hotline card for one service, or asks which service when that is not clear. The card
-    carries a 「在线人工」 button when an agent of the service is online and the page can show their replies."""
+    """Sends the hotline card for one service, or asks which service when that is not clear. On the chat page
+    (which can show agents' replies) the card carries a 「在线人工」 button when an agent of the service is
+    online, and a 「留言」 button when nobody is or it is outside the service's hours."""
     services = knowledge.services_for(product)
     if len(services) == 1:
         buttons = []
-        if tracker.get_latest_input_channel() == LIVE_CHAT_CHANNEL and agent_online_for(services[0].key):
-            buttons = [{"title": knowledge.template("live_button"), "payload": join_payload(services[0].key)}]
-        dispatcher.utter_message(text=hotline_card(services[0], knowledge, now_in_service_timezone()),
-                                 buttons=buttons, **{HANDOFF_KEY: services[0].key})
-        return [SlotSet(PRODUCT_SLOT, services[0].key), SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0)]
+        service = services[0]
+        if tracker.get_latest_input_channel() == LIVE_CHAT_CHANNEL:
+            online = agent_online_for(service.key)
+            if online:
+                buttons.append({"title": knowledge.template("live_button"), "payload": join_payload(service.key)})
+            if not online or (service.hours is not None and not service.hours.is_open(now_in_service_timezone())):
+                buttons.append({"title": knowledge.template("live_ticket_button"),
+                                "payload": ticket_payload(service.key)})
+        dispatcher.utter_message(text=hotline_card(service, knowledge, now_in_service_timezone()),
+                                 buttons=buttons, **{HANDOFF_KEY: service.key})
+        return [SlotSet(PRODUCT_SLOT, service.key), SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0)]
     choices = services or list(knowledge.services.values())
     dispatcher.utter_message(
         text=knowledge.template("ask_product"), buttons=product_buttons(choices, "ask_hotline")

@@ -7,7 +7,13 @@ PostgreSQL under `make cluster`), so an agent served by one process reaches a cu
 another replica, and a replica that dies loses nothing: every message is a row with an increasing number.
 
 A chat goes queued -> active (an agent took it) -> ended or handed_back; or queued -> left (the customer
-left the queue). Texts are masked (common/privacy.py) before they are stored.
+left the queue, or chose 留言). An active chat whose agent has not been seen for LiveLimits.agent_return_s goes
+back to the head of the queue. Texts are masked (common/privacy.py) before they are stored.
+
+Nobody is left in silence: `sweep` (run every second by each Rasa process that has customers connected)
+claims each due notice once, by a conditional update of the chat's `notice` column, so that several
+replicas never tell a customer twice: the agent did not come back (requeued), the last agent of the
+service went offline, the queue took too long, or the agent has said nothing for a while.
 """
 
 from __future__ import annotations
@@ -15,26 +21,47 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import secrets
 import time
-from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from dataclasses import dataclass, replace
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 
 from common.privacy import mask_personal_data
 
-# An agent counts as online while they said so and their console called the API this recently.
-PRESENCE_TIMEOUT_S = 90.0
+
+@dataclass(frozen=True)
+class LiveLimits:
+    """The live-chat times (docs/ops.md, Settings), from the environment."""
+    agent_away_s: float = 45.0  # an online agent whose console has not called for this long is away
+    agent_return_s: float = 120.0  # an away agent's active chat goes back to the head of the queue after this
+    queue_limit_s: float = 300.0  # a customer queued this long is offered 留言
+    silence_s: float = 300.0  # an active chat without an agent message this long: the customer is offered 留言
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> LiveLimits:
+        names = {"agent_away_s": "LIVE_AGENT_AWAY_S", "agent_return_s": "LIVE_AGENT_RETURN_S",
+                 "queue_limit_s": "LIVE_QUEUE_LIMIT_S", "silence_s": "LIVE_SILENCE_S"}
+        return cls(**{field: float(env[name]) for field, name in names.items() if env.get(name)})
+
 
 QUEUED, ACTIVE, ENDED, HANDED_BACK, LEFT = "queued", "active", "ended", "handed_back", "left"
 OPEN_STATES = (QUEUED, ACTIVE)
 RATINGS = ("satisfied", "neutral", "unsatisfied")
 
-# Who wrote a message; "bot" is a notice of the service itself (taken over, ended, left the queue).
-CUSTOMER, AGENT, BOT = "customer", "agent", "bot"
-# What a message does besides being shown: the channel resumes the bot on END and HAND_BACK.
+# Who wrote a message; "bot" is a notice of the service itself (taken over, ended, left the queue) to the
+# customer; "note" is for the agent only (the customer closed or reopened the page).
+CUSTOMER, AGENT, BOT, NOTE = "customer", "agent", "bot", "note"
+# What a message does besides being shown: the channel resumes the bot on END and HAND_BACK. The notices
+# of `sweep` carry their own kinds, and the page gets their buttons (留言, leave the queue).
 TEXT, TAKEN, END, HAND_BACK = "text", "taken", "end", "hand_back"
+REQUEUED, NOBODY_LEFT, WAITED, SILENT = "requeued", "nobody_left", "waited", "silent"
+NOTICES = (REQUEUED, NOBODY_LEFT, WAITED, SILENT)
+
+DEFAULT_MAX_CHATS = 3
+TYPING_S = 4.0  # an agent's keystroke shows 「正在输入」 on the customer's page this long
 
 # The live-chat buttons' payloads start with this; rasa_server/live_channel.py handles them.
 CONTROL_PREFIX = "/live_chat_"
@@ -43,6 +70,11 @@ CONTROL_PREFIX = "/live_chat_"
 def join_payload(service: str) -> str:
     """The 「在线人工」 button's payload: join the service's queue."""
     return CONTROL_PREFIX + "join" + json.dumps({"service": service})
+
+
+def ticket_payload(service: str) -> str:
+    """The 「留言」 button's payload: leave a message (a ticket) for the service's agents."""
+    return CONTROL_PREFIX + "ticket" + json.dumps({"service": service})
 
 
 metadata = sa.MetaData()
@@ -55,6 +87,8 @@ agents_table = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # sha256 of the token, never the token
     sa.Column("online", sa.Boolean, nullable=False, default=False),
     sa.Column("seen_at", sa.Float, nullable=False, default=0.0),
+    sa.Column("max_chats", sa.Integer),  # chats at once; None: DEFAULT_MAX_CHATS
+    sa.Column("disabled", sa.Boolean),  # by the operator: the token stops working
 )
 
 chats_table = sa.Table(
@@ -72,6 +106,8 @@ chats_table = sa.Table(
     sa.Column("delivered", sa.Integer, nullable=False, default=0),  # last message number sent to the page
     sa.Column("rating", sa.String(16)),
     sa.Column("rating_reason", sa.String(64)),
+    sa.Column("notice", sa.String(16)),  # the latest notice of `sweep` the chat got (each is claimed once)
+    sa.Column("agent_typing_at", sa.Float),  # the agent's last keystroke in the reply box
 )
 
 messages_table = sa.Table(
@@ -83,6 +119,7 @@ messages_table = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("at", sa.Float, nullable=False),
+    sa.Column("agent_id", sa.Integer),  # who wrote an agent's message (a chat may be transferred)
 )
 
 
@@ -92,6 +129,9 @@ class Agent:
     name: str
     services: Tuple[str, ...]
     online: bool
+    max_chats: int = DEFAULT_MAX_CHATS
+    disabled: bool = False
+    seen_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +149,8 @@ class Chat:
     delivered: int
     rating: Optional[str]
     rating_reason: Optional[str]
+    notice: Optional[str] = None
+    agent_typing_at: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +162,7 @@ class Message:
     kind: str
     text: str
     at: float
+    agent_id: Optional[int] = None
 
     def as_dict(self) -> Dict[str, Any]:
         return {"n": self.n, "from": self.sender, "text": self.text, "at": self.at}
@@ -130,7 +173,12 @@ def token_hash(token: str) -> str:
 
 
 def _agent(row: Any) -> Agent:
-    return Agent(row.id, row.name, tuple(json.loads(row.services)), bool(row.online))
+    return Agent(row.id, row.name, tuple(json.loads(row.services)), bool(row.online),
+                 row.max_chats or DEFAULT_MAX_CHATS, bool(row.disabled), row.seen_at)
+
+
+class NameTaken(ValueError):
+    """Another agent already has this name."""
 
 
 def _chat(row: Any) -> Chat:
@@ -141,38 +189,96 @@ def _message(row: Any) -> Message:
     return Message(**{column.name: getattr(row, column.name) for column in messages_table.columns})
 
 
+def create_tables(engine: sa.engine.Engine) -> None:
+    """Creates the live-chat tables that are missing, and adds the columns newer code added to older tables
+    (all of them nullable, so existing rows stay valid)."""
+    for attempt in range(2):
+        try:
+            metadata.create_all(engine)
+            inspector = sa.inspect(engine)
+            with engine.begin() as connection:
+                for table in metadata.sorted_tables:
+                    present = {column["name"] for column in inspector.get_columns(table.name)}
+                    for column in table.columns:
+                        if column.name not in present:
+                            kind = column.type.compile(dialect=engine.dialect)
+                            connection.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
+            return
+        except sa.exc.SQLAlchemyError:  # another process created them at the same moment
+            if attempt:
+                raise
+
+
 class LiveChats:
     """The live-chat tables on one SQLAlchemy engine (created on first use if missing)."""
 
-    def __init__(self, engine: sa.engine.Engine):
+    def __init__(self, engine: sa.engine.Engine, limits: Optional[LiveLimits] = None):
         self.engine = engine
-        try:
-            metadata.create_all(engine)
-        except sa.exc.SQLAlchemyError:  # another process created them at the same moment
-            metadata.create_all(engine)
+        self.limits = limits or LiveLimits.from_env()
+        create_tables(engine)
 
     # ---------- agents ----------
 
-    def create_agent(self, name: str, services: Sequence[str]) -> Tuple[int, str]:
-        """A new agent: (id, token). The token is shown once; only its hash is kept."""
+    def create_agent(self, name: str, services: Sequence[str], max_chats: int = DEFAULT_MAX_CHATS) -> Tuple[int, str]:
+        """A new agent: (id, token). The token is shown once; only its hash is kept. NameTaken if the name is."""
         token = secrets.token_urlsafe(24)
         with self.engine.begin() as connection:
+            self._check_name_free(connection, name)
             result = connection.execute(agents_table.insert().values(
                 name=name, services=json.dumps(list(services)), token_hash=token_hash(token), online=False,
-                seen_at=0.0))
+                seen_at=0.0, max_chats=max_chats, disabled=False))
             return int(result.inserted_primary_key[0]), token
 
+    @staticmethod
+    def _check_name_free(connection: Any, name: str, agent_id: Optional[int] = None) -> None:
+        query = sa.select(agents_table.c.id).where(agents_table.c.name == name)
+        if agent_id is not None:
+            query = query.where(agents_table.c.id != agent_id)
+        if connection.execute(query).first() is not None:
+            raise NameTaken(name)
+
+    def agents(self) -> List[Agent]:
+        with self.engine.connect() as connection:
+            return [_agent(row) for row in connection.execute(sa.select(agents_table).order_by(agents_table.c.id))]
+
+    def edit_agent(self, agent_id: int, **changes: Any) -> bool:
+        """Changes name, services, max_chats or disabled (a disabled agent is offline at once); False if there
+        is no such agent, NameTaken if the new name is another's."""
+        values = dict(changes)
+        if "services" in values:
+            values["services"] = json.dumps(list(values["services"]))
+        if values.get("disabled"):
+            values["online"] = False
+        with self.engine.begin() as connection:
+            if "name" in values:
+                self._check_name_free(connection, values["name"], agent_id)
+            changed = connection.execute(agents_table.update().where(agents_table.c.id == agent_id).values(**values))
+        return bool(changed.rowcount)
+
+    def new_token(self, agent_id: int) -> Optional[str]:
+        """A new token for the agent (the old one stops working), or None if there is no such agent."""
+        token = secrets.token_urlsafe(24)
+        with self.engine.begin() as connection:
+            changed = connection.execute(agents_table.update().where(agents_table.c.id == agent_id)
+                                         .values(token_hash=token_hash(token), online=False))
+        return token if changed.rowcount else None
+
     def agent_by_token(self, token: str) -> Optional[Agent]:
-        """The agent with this token, marked as seen now (their console is open)."""
+        """The agent with this token, marked as seen now (their console is open). An agent who was online
+        but away (no call for agent_away_s: the tab was closed) comes back offline: they choose to go online."""
         if not token:
             return None
         digest = token_hash(token)
+        now = time.time()
         with self.engine.begin() as connection:
             row = connection.execute(sa.select(agents_table).where(agents_table.c.token_hash == digest)).first()
-            if row is None:
+            if row is None or row.disabled:
                 return None
-            connection.execute(agents_table.update().where(agents_table.c.id == row.id).values(seen_at=time.time()))
-        return _agent(row)
+            values: Dict[str, Any] = {"seen_at": now}
+            if row.online and row.seen_at < now - self.limits.agent_away_s:
+                values["online"] = False
+            connection.execute(agents_table.update().where(agents_table.c.id == row.id).values(**values))
+        return replace(_agent(row), online=bool(values.get("online", row.online)), seen_at=now)
 
     def agent(self, agent_id: int) -> Optional[Agent]:
         with self.engine.connect() as connection:
@@ -187,7 +293,7 @@ class LiveChats:
     def online_services(self) -> set:
         """The services at least one agent is online for now."""
         query = sa.select(agents_table.c.services).where(
-            agents_table.c.online.is_(True), agents_table.c.seen_at >= time.time() - PRESENCE_TIMEOUT_S)
+            agents_table.c.online.is_(True), agents_table.c.seen_at >= time.time() - self.limits.agent_away_s)
         with self.engine.connect() as connection:
             return {service for (services,) in connection.execute(query) for service in json.loads(services)}
 
@@ -223,25 +329,34 @@ class LiveChats:
 
     def position(self, chat: Chat) -> int:
         """1 for the next in its service's queue, 0 when it is not queued any more."""
-        query = sa.select(sa.func.count()).select_from(chats_table).where(
-            chats_table.c.service == chat.service, chats_table.c.state == QUEUED, chats_table.c.id <= chat.id)
         with self.engine.connect() as connection:
-            current = connection.execute(sa.select(chats_table.c.state).where(chats_table.c.id == chat.id)).scalar()
-            return int(connection.execute(query).scalar() or 0) if current == QUEUED else 0
+            current = connection.execute(sa.select(chats_table.c.state, chats_table.c.queued_at)
+                                         .where(chats_table.c.id == chat.id)).first()
+            if current is None or current.state != QUEUED:
+                return 0
+            # Ordered by the time of joining: a chat requeued after its agent left keeps its own, so goes first.
+            query = sa.select(sa.func.count()).select_from(chats_table).where(
+                chats_table.c.service == chat.service, chats_table.c.state == QUEUED,
+                sa.or_(chats_table.c.queued_at < current.queued_at,
+                       sa.and_(chats_table.c.queued_at == current.queued_at, chats_table.c.id <= chat.id)))
+            return int(connection.execute(query).scalar() or 0)
 
-    def leave_queue(self, conversation: str) -> Optional[Chat]:
-        """The customer left the queue: the chat they left, or None if they were not queued."""
+    def leave_queue(self, conversation: str, also_active: bool = False) -> Optional[Chat]:
+        """The customer left the queue (or, with also_active, a chat whose agent fell silent, for 留言): the
+        chat they left, or None if they had none."""
         chat = self.open_chat(conversation)
-        if chat is None or chat.state != QUEUED:
+        if chat is None or (chat.state != QUEUED and not also_active):
             return None
         with self.engine.begin() as connection:
             changed = connection.execute(chats_table.update().where(
-                chats_table.c.id == chat.id, chats_table.c.state == QUEUED).values(state=LEFT, closed_at=time.time()))
+                chats_table.c.id == chat.id, chats_table.c.state == chat.state
+            ).values(state=LEFT, closed_at=time.time()))
         return chat if changed.rowcount else None
 
-    def add_message(self, chat: Chat, sender: str, text: str, kind: str = TEXT) -> Message:
+    def add_message(self, chat: Chat, sender: str, text: str, kind: str = TEXT,
+                    agent_id: Optional[int] = None) -> Message:
         row = {"chat_id": chat.id, "conversation": chat.conversation, "sender": sender, "kind": kind,
-               "text": mask_personal_data(text), "at": time.time()}
+               "text": mask_personal_data(text), "at": time.time(), "agent_id": agent_id}
         with self.engine.begin() as connection:
             n = int(connection.execute(messages_table.insert().values(**row)).inserted_primary_key[0])
         return Message(n=n, **row)
@@ -252,15 +367,15 @@ class LiveChats:
         if not conversations:
             return []
         query = (sa.select(chats_table, messages_table.c.n, messages_table.c.sender, messages_table.c.kind,
-                           messages_table.c.text, messages_table.c.at)
+                           messages_table.c.text, messages_table.c.at, messages_table.c.agent_id.label("author"))
                  .select_from(messages_table.join(chats_table, messages_table.c.chat_id == chats_table.c.id))
                  .where(chats_table.c.conversation.in_(conversations), messages_table.c.n > chats_table.c.delivered,
-                        messages_table.c.sender != CUSTOMER)
+                        messages_table.c.sender.in_([AGENT, BOT]))
                  .order_by(messages_table.c.n))
         with self.engine.connect() as connection:
             rows = connection.execute(query).fetchall()
-        return [(_chat(row), Message(row.n, row.id, row.conversation, row.sender, row.kind, row.text, row.at))
-                for row in rows]
+        return [(_chat(row), Message(row.n, row.id, row.conversation, row.sender, row.kind, row.text, row.at,
+                                     row.author)) for row in rows]
 
     def mark_delivered(self, chat_id: int, n: int) -> None:
         with self.engine.begin() as connection:
@@ -291,7 +406,8 @@ class LiveChats:
     def queue(self, services: Sequence[str]) -> List[Tuple[Chat, int]]:
         """The queued chats of these services, oldest first, with their position in their service's queue."""
         query = (sa.select(chats_table).where(chats_table.c.service.in_(list(services)),
-                                              chats_table.c.state == QUEUED).order_by(chats_table.c.id))
+                                              chats_table.c.state == QUEUED)
+                 .order_by(chats_table.c.queued_at, chats_table.c.id))
         with self.engine.connect() as connection:
             chats = [_chat(row) for row in connection.execute(query)]
         positions: Dict[str, int] = {}
@@ -300,6 +416,24 @@ class LiveChats:
             positions[chat.service] = positions.get(chat.service, 0) + 1
             listed.append((chat, positions[chat.service]))
         return listed
+
+    def active_chats(self, agent: Agent) -> List[Chat]:
+        """The agent's chats in progress (to give them back after a reload of the workspace)."""
+        query = (sa.select(chats_table).where(chats_table.c.agent_id == agent.id, chats_table.c.state == ACTIVE)
+                 .order_by(chats_table.c.taken_at))
+        with self.engine.connect() as connection:
+            return [_chat(row) for row in connection.execute(query)]
+
+    def load(self) -> Tuple[Dict[int, int], Dict[str, int]]:
+        """For the supervisor: chats in progress per agent id, customers queued per service."""
+        with self.engine.connect() as connection:
+            chats = dict(connection.execute(sa.select(chats_table.c.agent_id, sa.func.count())
+                                            .where(chats_table.c.state == ACTIVE)
+                                            .group_by(chats_table.c.agent_id)).fetchall())
+            queued = dict(connection.execute(sa.select(chats_table.c.service, sa.func.count())
+                                             .where(chats_table.c.state == QUEUED)
+                                             .group_by(chats_table.c.service)).fetchall())
+        return chats, queued
 
     def latest_chat(self, conversation: str) -> Optional[Chat]:
         query = (sa.select(chats_table).where(chats_table.c.conversation == conversation)
@@ -313,8 +447,41 @@ class LiveChats:
         with self.engine.begin() as connection:
             changed = connection.execute(chats_table.update().where(
                 chats_table.c.id == chat.id, chats_table.c.state == QUEUED).values(
-                state=ACTIVE, agent_id=agent.id, taken_at=time.time()))
+                state=ACTIVE, agent_id=agent.id, taken_at=time.time(), notice=None))
         return bool(changed.rowcount)
+
+    def agent_typing(self, chat: Chat) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(chats_table.update().where(chats_table.c.id == chat.id, chats_table.c.state == ACTIVE)
+                               .values(agent_typing_at=time.time()))
+
+    def typing(self, conversations: Iterable[str], within_s: float = TYPING_S) -> List[Chat]:
+        """The active chats of these conversations whose agent is typing (a keystroke within `within_s`)."""
+        conversations = list(conversations)
+        if not conversations:
+            return []
+        query = sa.select(chats_table).where(chats_table.c.conversation.in_(conversations),
+                                             chats_table.c.state == ACTIVE,
+                                             chats_table.c.agent_typing_at >= time.time() - within_s)
+        with self.engine.connect() as connection:
+            return [_chat(row) for row in connection.execute(query)]
+
+    def transfer_to_agent(self, chat: Chat, to: Agent) -> bool:
+        """The chat goes on with another agent; False if it is not the same active chat any more."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(chats_table.update().where(
+                chats_table.c.id == chat.id, chats_table.c.state == ACTIVE, chats_table.c.agent_id == chat.agent_id
+            ).values(agent_id=to.id, taken_at=time.time(), notice=None))
+        return bool(changed.rowcount)
+
+    def transfer_to_service(self, chat: Chat, service: str) -> Optional[Chat]:
+        """The chat goes back to the queue, of `service`, keeping its time of joining (so first in line);
+        None if it is not the same active chat any more."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(chats_table.update().where(
+                chats_table.c.id == chat.id, chats_table.c.state == ACTIVE, chats_table.c.agent_id == chat.agent_id
+            ).values(state=QUEUED, service=service, agent_id=None, taken_at=None, notice=None))
+        return self.chat(chat.id) if changed.rowcount else None
 
     def close(self, chat: Chat, state: str) -> bool:
         """Ends an active chat (ENDED) or hands it back to the bot (HANDED_BACK)."""
@@ -328,6 +495,52 @@ class LiveChats:
                                                  messages_table.c.n > after).order_by(messages_table.c.n))
         with self.engine.connect() as connection:
             return [_message(row) for row in connection.execute(query)]
+
+    # ---------- nobody left in silence ----------
+
+    def _claim(self, chat: Chat, notice: str, **values: Any) -> bool:
+        """Marks the chat as told `notice` (and applies `values`) unless it is not in the same state any
+        more or was told already: True for the one process that wins."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(chats_table.update().where(
+                chats_table.c.id == chat.id, chats_table.c.state == chat.state,
+                sa.or_(chats_table.c.notice.is_(None), chats_table.c.notice != notice)).values(notice=notice, **values))
+        return bool(changed.rowcount)
+
+    def sweep(self, now: Optional[float] = None) -> List[Tuple[Chat, str]]:
+        """Claims the notices that are due, once each: (the chat as it is now, REQUEUED | NOBODY_LEFT |
+        WAITED | SILENT). The caller adds the notice message; a REQUEUED chat is back in the queue."""
+        now = time.time() if now is None else now
+        limits = self.limits
+        with self.engine.connect() as connection:
+            chats = [_chat(row) for row in connection.execute(
+                sa.select(chats_table).where(chats_table.c.state.in_(OPEN_STATES)))]
+            if not chats:
+                return []
+            agents = {row.id: row for row in connection.execute(sa.select(agents_table))}
+            last_agent_message = dict(connection.execute(
+                sa.select(messages_table.c.chat_id, sa.func.max(messages_table.c.at))
+                .where(messages_table.c.chat_id.in_([chat.id for chat in chats]), messages_table.c.sender == AGENT)
+                .group_by(messages_table.c.chat_id)).fetchall())
+        online = {service for agent in agents.values() if agent.online and agent.seen_at >= now - limits.agent_away_s
+                  for service in json.loads(agent.services)}
+        claimed = []
+        for chat in chats:
+            if chat.state == ACTIVE:
+                agent = agents.get(chat.agent_id)
+                if agent is None or agent.seen_at < now - limits.agent_return_s:
+                    if self._claim(chat, REQUEUED, state=QUEUED, agent_id=None, taken_at=None):
+                        claimed.append((self.chat(chat.id), REQUEUED))
+                elif (now - max(last_agent_message.get(chat.id) or 0.0, chat.taken_at or 0.0) > limits.silence_s
+                      and self._claim(chat, SILENT)):
+                    claimed.append((chat, SILENT))
+            elif chat.service not in online:
+                if chat.notice != NOBODY_LEFT and self._claim(chat, NOBODY_LEFT):
+                    claimed.append((chat, NOBODY_LEFT))
+            elif now - chat.queued_at > limits.queue_limit_s and chat.notice not in (NOBODY_LEFT, WAITED):
+                if self._claim(chat, WAITED):
+                    claimed.append((chat, WAITED))
+        return claimed
 
     # ---------- figures for the dashboard ----------
 
@@ -346,8 +559,8 @@ class LiveChats:
         handled = [chat for chat in chats if chat.agent_id is not None]
         return {
             "live_chats": len(handled),
-            "live_wait_p50_s": _percentile(waits, 0.5),
-            "live_wait_p90_s": _percentile(waits, 0.9),
+            "live_wait_p50_s": percentile(waits, 0.5),
+            "live_wait_p90_s": percentile(waits, 0.9),
             "live_abandoned": sum(1 for chat in chats if chat.state == LEFT),
             "ratings": ratings(chats),
             "live_by_service": {service: {"live_chats": sum(1 for c in handled if c.service == service),
@@ -360,7 +573,7 @@ class LiveChats:
         }
 
 
-def _percentile(values: List[float], fraction: float) -> Optional[float]:
+def percentile(values: List[float], fraction: float) -> Optional[float]:
     """Nearest-rank percentile of sorted values, rounded to a tenth of a second; None when there are none."""
     if not values:
         return None

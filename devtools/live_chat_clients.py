@@ -64,11 +64,31 @@ class Ops:
         raise AssertionError(f"no {sender} message with {fragment!r} in {conversation}: {items}")
 
 
+class Heartbeat:
+    """An agent's open console: calls the API every second (as the workspace polls) until stopped."""
+
+    def __init__(self, ops: Ops, token: str):
+        self.ops, self.token = ops, token
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(1.0):
+            self.ops.call("GET", "agent/me", self.token)
+
+    def stop(self) -> None:
+        """The tab is closed: no more calls."""
+        self._stop.set()
+        self._thread.join()
+
+
 class Customer:
     """A customer of the chat page: a socket.io session with its own conversation id."""
 
-    def __init__(self, rasa_url: str):
-        self.conversation = f"live-{uuid.uuid4().hex[:12]}"
+    def __init__(self, rasa_url: str, conversation: Optional[str] = None):
+        """A new conversation, or `conversation` again (the same browser coming back to the page)."""
+        self.conversation = conversation or f"live-{uuid.uuid4().hex[:12]}"
         self.received: List[Dict[str, Any]] = []
         self._arrived = threading.Condition()
         self.client = socketio.Client(reconnection=True)

@@ -27,6 +27,8 @@ from aiohttp import web
 from common.knowledge import load_knowledge
 from common.knowledge_store import AnsweringKnowledge, KnowledgeStore
 from common.live_chat import LiveChats
+from common.quick_replies import QuickReplies
+from common.tickets import Tickets
 from common.tracker_db import engine_from_env
 from ops import conversations, inbox, metrics
 from ops.json_api import json_error, json_object
@@ -41,6 +43,7 @@ API_PREFIX = "/ops/api/"
 AGENT_API_PREFIX = API_PREFIX + "agent/"  # the agents' calls, with their own tokens (ops/live_api.py)
 # Calls only the administrator's token may make, not an operator account's (ops/operators.py).
 ADMIN_ONLY = (API_PREFIX + "operators", API_PREFIX + "agents")
+TICKETS_API_PREFIX = API_PREFIX + "tickets"  # 留言: an agent's token (their services) or the operator's
 INBOX_DAYS = 30
 MAX_CONVERSATIONS_LISTED = 200
 
@@ -141,18 +144,29 @@ class ConsoleAPI:
         operator = self.operators.by_token(token)
         return operator.name if operator else None
 
+    @functools.cached_property
+    def tickets(self) -> Tickets:
+        return Tickets(self.events.engine)
+
+    @functools.cached_property
+    def quick_replies(self) -> QuickReplies:
+        return QuickReplies(self.events.engine)
+
     @web.middleware
     async def require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(API_PREFIX):
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
             given = given.strip() if scheme.lower() == "bearer" else ""
-            if request.path.startswith(AGENT_API_PREFIX):  # an agent's own token
+            operator = None
+            if not request.path.startswith(AGENT_API_PREFIX):
+                operator = await asyncio.to_thread(self.operator_of, given)
+                request[OPERATOR_KEY] = operator
+            if request.path.startswith(AGENT_API_PREFIX) or (request.path.startswith(TICKETS_API_PREFIX)
+                                                             and operator is None):  # an agent's own token
                 agent = await asyncio.to_thread(self.live.agent_by_token, given)
                 request[AGENT_KEY] = agent
                 allowed = agent is not None
             else:
-                operator = await asyncio.to_thread(self.operator_of, given)
-                request[OPERATOR_KEY] = operator
                 allowed = operator is not None
             if not allowed:
                 return web.json_response({"error": "unauthorized"}, status=401,
@@ -174,6 +188,7 @@ class ConsoleAPI:
         figures = metrics.summary(self.events.conversations_in(period.start, period.end), period,
                                   self.answering.published())
         figures.update(self.live.summary(period.start, period.end))
+        figures.update(self.tickets.summary(period.start, period.end))
         return figures
 
     async def summary(self, request: web.Request) -> web.Response:
@@ -297,7 +312,8 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
     app.router.add_get(API_PREFIX + "conversations/{conversation_id}", api.conversation)
     app.router.add_post(API_PREFIX + "retrain", api.retrain_start)
     app.router.add_get(API_PREFIX + "retrain", api.retrain_status)
-    add_live_chat_api(app, API_PREFIX, api.knowledge, lambda: api.live, lambda: api.events)
+    add_live_chat_api(app, API_PREFIX, api.knowledge, lambda: api.live, lambda: api.events, lambda: api.tickets,
+                      lambda: api.quick_replies)
     app.router.add_get(API_PREFIX + "me", api.whoami)
     app.router.add_post(API_PREFIX + "operators", api.create_operator)
     app.router.add_get(API_PREFIX + "operators", api.operator_list)
@@ -326,6 +342,8 @@ def _csv_rows(figures: Dict[str, Any]) -> List[Tuple[str, str, Any]]:
     rows += [("intents", name, count) for name, count in figures["intents"].items()]
     rows += [("live_chat", key, "" if figures[key] is None else figures[key])
              for key in ("live_chats", "live_wait_p50_s", "live_wait_p90_s", "live_abandoned")]
+    rows += [("tickets", key, "" if figures[key] is None else figures[key])
+             for key in ("tickets_open", "tickets_oldest_open_s", "tickets_reply_p50_s")]
     rows += [("ratings", key, count) for key, count in figures["ratings"].items()]
     rows += [("products", key, count) for key, count in figures["products"].items()]
     rows += [("hours", hour, count) for hour, count in figures["hours"].items()]

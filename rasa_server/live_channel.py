@@ -8,7 +8,17 @@ ConversationResumed and the bot answers again.
 
 The agent writes into the store from the page server. Every Rasa process sends the store's new messages
 to the sockets connected to it, polling every POLL_S: a message is marked delivered only once it was sent,
-so when a replica dies the page reconnects to another one, which sends whatever was not sent yet.
+so when a replica dies the page reconnects to another one, which sends whatever was not sent yet. On the same
+round it runs the store's sweep (requeue a chat whose agent left, tell queued customers nobody is left,
+offer 留言 after a long wait or a silent agent) and sends agents' replies to 留言 (common/tickets.py).
+
+留言: the 「留言」 button (on the handoff card when nobody can take the customer now, and on the notices above)
+pauses the bot while the customer writes the problem and a callback number (or 「跳过」); the ticket number
+confirms it and the bot is back.
+
+Besides bot_uttered, the page gets `live_chat` events ({"agent": "小王"} while an agent is with the customer,
+{"agent": null} after, {"agent": "小王", "typing": true} while the agent types) to show who is answering
+(web/static/app.js).
 """
 
 from __future__ import annotations
@@ -22,18 +32,22 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import BotUttered, ConversationPaused, ConversationResumed, Event
 
-from common import live_chat
+from common import live_chat, tickets
 from common.knowledge import Knowledge, Service, load_knowledge
-from common.live_chat import CONTROL_PREFIX, LiveChats
+from common.live_chat import CONTROL_PREFIX, LiveChats, ticket_payload
+from common.text import find_phone_numbers, normalize
+from common.tickets import Ticket, Tickets
 from common.tracker_db import engine_from_env
-from rasa_server.rasa_internals import wrap_socketio_handler
+from rasa_server.rasa_internals import hold_paused_sessions, wrap_socketio_handler
 
 logger = logging.getLogger(__name__)
 
 POLL_S = 1.0
 # The buttons' payloads: /live_chat_join{"service": "alipay"}, /live_chat_leave,
-# /live_chat_rate{"chat": 3, "rating": "satisfied"}, /live_chat_reason{"chat": 3, "reason": "等待太久"}
-_CONTROL = re.compile(r"^/live_chat_(join|leave|rate|reason)(\{.*\})?$", re.S)
+# /live_chat_rate{"chat": 3, "rating": "satisfied"}, /live_chat_reason{"chat": 3, "reason": "等待太久"},
+# /live_chat_ticket{"service": "alipay"}, /live_chat_skip (no callback number), /live_chat_cancel (no 留言)
+_CONTROL = re.compile(r"^/live_chat_(join|leave|rate|reason|ticket|skip|cancel)(\{.*\})?$", re.S)
+LIVE_EVENT = "live_chat"
 RATING_TITLES = {"satisfied": "满意", "neutral": "一般", "unsatisfied": "不满意"}
 
 # What the page's markdown renderer (rasa-webchat's react-markdown) would format gets a backslash. It shows
@@ -50,7 +64,8 @@ def as_plain_text(text: str) -> str:
 
 
 def parse_control(text: str) -> Optional[Tuple[str, Dict[str, Any]]]:
-    """("join" | "leave" | "rate" | "reason", arguments) for a live-chat button's payload, else None."""
+    """("join" | "leave" | "rate" | "reason" | "ticket" | "skip" | "cancel", arguments) for a live-chat
+    button's payload, else None."""
     match = _CONTROL.match(text.strip())
     if match is None:
         return None
@@ -68,6 +83,28 @@ def nobody_online_text(knowledge: Knowledge, service: Optional[Service] = None) 
     return "\n".join(lines)
 
 
+def ticket_button(knowledge: Knowledge, service: str) -> Dict[str, str]:
+    return {"title": knowledge.template("live_ticket_button"), "payload": ticket_payload(service)}
+
+
+def notice_text(knowledge: Knowledge, notice: str, chat: live_chat.Chat, position: int) -> str:
+    """What the customer is told when the store's sweep claims a notice for their chat."""
+    service = knowledge.services.get(chat.service)
+    if notice == live_chat.REQUEUED:
+        return knowledge.template("live_requeued", position=str(position))
+    if notice == live_chat.WAITED:
+        return knowledge.template("live_waited")
+    lines = [knowledge.template("live_nobody_left" if notice == live_chat.NOBODY_LEFT else "live_silent")]
+    if service is not None:
+        lines.append(knowledge.template("hotline", name=service.name, hotline=service.hotline, dial=service.dial))
+    return "\n".join(lines)
+
+
+def ticket_reply_text(knowledge: Knowledge, ticket: Ticket) -> str:
+    return knowledge.template("live_ticket_reply", name=as_plain_text(ticket.replied_by or ""), id=str(ticket.id),
+                              text=as_plain_text(ticket.reply or ""))
+
+
 def rating_buttons(chat_id: int) -> List[Dict[str, str]]:
     return [{"title": title, "payload": CONTROL_PREFIX + "rate" + json.dumps({"chat": chat_id, "rating": rating})}
             for rating, title in RATING_TITLES.items()]
@@ -83,8 +120,10 @@ class LiveChatChannel:
         self.rasa_agent = rasa_agent
         self.sockets: Dict[str, str] = {}  # socket id -> conversation, for the sockets connected here
         self.told_positions: Dict[int, int] = {}  # chat id -> queue position last sent to its page
+        self.told_typing: Dict[int, float] = {}  # chat id -> the agent's keystroke last shown as typing
         self.agent_names: Dict[int, str] = {}
         self._store: Optional[LiveChats] = None
+        self._tickets: Optional[Tickets] = None
         self._poller: Optional[asyncio.Task] = None
 
     def store(self) -> LiveChats:
@@ -92,10 +131,16 @@ class LiveChatChannel:
             self._store = LiveChats(engine_from_env())
         return self._store
 
+    def tickets(self) -> Tickets:
+        if self._tickets is None:
+            self._tickets = Tickets(self.store().engine)
+        return self._tickets
+
     # ---------- socket.io handlers ----------
 
     def install(self) -> None:
-        """Wraps Rasa's session_request and disconnect handlers to know which conversations are connected here."""
+        """Wraps Rasa's session_request and disconnect handlers to know which conversations are connected here,
+        and keeps a live chat's session from expiring (rasa_internals.hold_paused_sessions)."""
         def following_sessions(session_request: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
             async def on_session_request(sid: str, data: Optional[Dict] = None) -> None:
                 await session_request(sid, data)
@@ -103,17 +148,21 @@ class LiveChatChannel:
                     self.sockets[sid] = data["session_id"]
                     if self._poller is None or self._poller.done():
                         self._poller = asyncio.create_task(self._deliver_forever())
+                    await self._page_opened(sid, data["session_id"])
 
             return on_session_request
 
         def forgetting_sockets(disconnect: Optional[Callable[..., Awaitable[None]]]) -> Callable[..., Awaitable[None]]:
             async def on_disconnect(sid: str) -> None:
-                self.sockets.pop(sid, None)
+                conversation = self.sockets.pop(sid, None)
                 if disconnect is not None:
                     await disconnect(sid)
+                if conversation is not None and conversation not in self.sockets.values():
+                    await self._note_for_agent(conversation, "live_note_page_closed")
 
             return on_disconnect
 
+        hold_paused_sessions()
         wrap_socketio_handler(self.sio, self.namespace, "session_request", following_sessions)
         wrap_socketio_handler(self.sio, self.namespace, "disconnect", forgetting_sockets)
 
@@ -130,11 +179,14 @@ class LiveChatChannel:
                     await self._control(message, *control)
                     return
                 chat = await asyncio.to_thread(self.store().open_chat, conversation)
-                if chat is None:
-                    await self._resume_if_paused(conversation)
-                else:
+                if chat is not None:
                     await self._to_agent(message, chat, rasa_only)
                     return
+                draft = await asyncio.to_thread(self.tickets().draft, conversation)
+                if draft is not None:
+                    await self._ticket_step(message, draft, rasa_only)
+                    return
+                await self._resume_if_paused(conversation)
             except Exception:  # the store is down: the hotlines, or the bot answers as without live chat
                 logger.exception("Live chat failed for conversation %s", conversation)
                 if control is not None:
@@ -162,7 +214,8 @@ class LiveChatChannel:
             service = knowledge.services.get(str(arguments.get("service")))
             online = await asyncio.to_thread(store.online_services)
             if service is None or service.key not in online:
-                await self._send(message, nobody_online_text(knowledge, service))
+                buttons = [ticket_button(knowledge, service.key)] if service else []
+                await self._send(message, nobody_online_text(knowledge, service), buttons)
                 return
             tracker = await self.rasa_agent().tracker_store.retrieve(conversation)
             slots = tracker.current_slot_values() if tracker else {}
@@ -176,6 +229,19 @@ class LiveChatChannel:
         elif action == "leave":
             chat = await asyncio.to_thread(store.leave_queue, conversation)
             text = knowledge.template("live_left" if chat else "live_not_queued")
+            await self._append(conversation, [ConversationResumed(), BotUttered(text)])
+            await self._send(message, text)
+        elif action == "ticket":
+            await self._start_ticket(message, knowledge, str(arguments.get("service")))
+        elif action == "skip":
+            draft = await asyncio.to_thread(self.tickets().draft, conversation)
+            if draft is not None and draft.status == tickets.PHONE:
+                await self._submit_ticket(message, knowledge, draft, None)
+            else:  # an old 「跳过」 button
+                await self._send(message, knowledge.template("live_ticket_none"))
+        elif action == "cancel":
+            await asyncio.to_thread(self.tickets().cancel, conversation)
+            text = knowledge.template("live_ticket_cancelled")
             await self._append(conversation, [ConversationResumed(), BotUttered(text)])
             await self._send(message, text)
         elif action == "rate":
@@ -199,31 +265,143 @@ class LiveChatChannel:
                 await asyncio.to_thread(store.rate, chat_id, conversation, reason=reason)
             await self._send(message, knowledge.template("live_thanks_rating"))
 
+    # ---------- 留言 ----------
+
+    async def _start_ticket(self, message: UserMessage, knowledge: Knowledge, service_key: str) -> None:
+        """The customer chose 留言: they leave the queue or a silent chat, and write the problem next."""
+        conversation = message.sender_id
+        service = knowledge.services.get(service_key)
+        if service is None:
+            await self._send(message, nobody_online_text(knowledge))
+            return
+        left = await asyncio.to_thread(self.store().leave_queue, conversation, True)
+        if left is not None and left.state == live_chat.ACTIVE:
+            await asyncio.to_thread(self.store().add_message, left, live_chat.NOTE,
+                                    knowledge.template("live_note_chose_ticket"))
+        await asyncio.to_thread(self.tickets().start, conversation, service.key)
+        text = knowledge.template("live_ticket_ask", service=service.short_name)
+        await self._append(conversation, [ConversationPaused(), BotUttered(text)])
+        await self._send(message, text, [self._cancel_ticket_button()])
+
+    async def _ticket_step(self, message: UserMessage, draft: Ticket,
+                           rasa_only: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """A message while writing a ticket: the problem, then the callback number."""
+        knowledge = load_knowledge()
+        await rasa_only(message)  # paused: Rasa stores the turn and predicts nothing
+        text = (message.text or "").strip()
+        if draft.status == tickets.WRITING:
+            if not text:
+                await self._send(message, knowledge.template("live_ticket_empty"), [self._cancel_ticket_button()])
+                return
+            await asyncio.to_thread(self.tickets().write, draft, text[:2000])
+            await self._send(message, knowledge.template("live_ticket_ask_phone"),
+                             [{"title": knowledge.template("live_ticket_skip_button"),
+                               "payload": CONTROL_PREFIX + "skip"}, self._cancel_ticket_button()])
+            return
+        phones = [mention.digits for mention in find_phone_numbers(normalize(text))]
+        if not phones:
+            await self._send(message, knowledge.template("live_ticket_phone_again"),
+                             [{"title": knowledge.template("live_ticket_skip_button"),
+                               "payload": CONTROL_PREFIX + "skip"}, self._cancel_ticket_button()])
+            return
+        await self._submit_ticket(message, knowledge, draft, phones[0])
+
+    async def _submit_ticket(self, message: UserMessage, knowledge: Knowledge, draft: Ticket,
+                             phone: Optional[str]) -> None:
+        await asyncio.to_thread(self.tickets().submit, draft, phone)
+        text = knowledge.template("live_ticket_done", id=str(draft.id))
+        await self._append(message.sender_id, [ConversationResumed(), BotUttered(text)])
+        await self._send(message, text)
+
+    @staticmethod
+    def _cancel_ticket_button() -> Dict[str, str]:
+        return {"title": load_knowledge().template("live_ticket_cancel_button"), "payload": CONTROL_PREFIX + "cancel"}
+
+    # ---------- the page opened and closed ----------
+
+    async def _page_opened(self, sid: str, conversation: str) -> None:
+        """Tells the page who is answering (after a reload too) and the agent that the customer is back."""
+        try:
+            chat = await asyncio.to_thread(self.store().open_chat, conversation)
+            if chat is None or chat.state != live_chat.ACTIVE:
+                return
+            name = await self._agent_name(chat.agent_id)
+            await self.sio.emit(LIVE_EVENT, {"agent": name}, room=sid, namespace=self.namespace)
+            await self._note_for_agent(conversation, "live_note_page_back")
+        except Exception:  # the store is down: the chat goes on without the notice
+            logger.exception("Live chat: could not restore the state of conversation %s", conversation)
+
+    async def _note_for_agent(self, conversation: str, template: str) -> None:
+        try:
+            chat = await asyncio.to_thread(self.store().open_chat, conversation)
+            if chat is not None and chat.state == live_chat.ACTIVE:
+                await asyncio.to_thread(self.store().add_message, chat, live_chat.NOTE,
+                                        load_knowledge().template(template))
+        except Exception:
+            logger.exception("Live chat: could not tell the agent about conversation %s", conversation)
+
     # ---------- delivery of the agent's messages ----------
 
     async def _deliver_forever(self) -> None:
         while self.sockets:
             await asyncio.sleep(POLL_S)
             try:
+                await self._sweep()
                 await self._deliver_once()
+                await self._deliver_ticket_replies()
             except Exception:  # the store is unreachable for now: try again on the next round
                 logger.exception("Live chat delivery failed")
+
+    async def _sweep(self) -> None:
+        """The notices that are due, as messages of the chats (delivered below, with their buttons)."""
+        knowledge = load_knowledge()
+        store = self.store()
+        for chat, notice in await asyncio.to_thread(store.sweep):
+            position = await asyncio.to_thread(store.position, chat) if notice == live_chat.REQUEUED else 0
+            if position:
+                self.told_positions[chat.id] = position
+            await asyncio.to_thread(store.add_message, chat, live_chat.BOT,
+                                    notice_text(knowledge, notice, chat, position), notice)
+
+    async def _deliver_ticket_replies(self) -> None:
+        knowledge = load_knowledge()
+        for ticket in await asyncio.to_thread(self.tickets().undelivered_replies, set(self.sockets.values())):
+            text = ticket_reply_text(knowledge, ticket)
+            await self._append(ticket.conversation, [BotUttered(text)])
+            await self._emit(ticket.conversation, text)
+            await asyncio.to_thread(self.tickets().mark_reply_delivered, ticket)
 
     async def _deliver_once(self) -> None:
         conversations = set(self.sockets.values())
         store = self.store()
         knowledge = load_knowledge()
+        # Before the messages: the agent typed before sending, and the message clears the hint on the page.
+        for chat in await asyncio.to_thread(store.typing, conversations):
+            if self.told_typing.get(chat.id) != chat.agent_typing_at:
+                self.told_typing[chat.id] = chat.agent_typing_at or 0.0
+                await self.sio.emit(LIVE_EVENT, {"agent": await self._agent_name(chat.agent_id), "typing": True},
+                                    room=chat.conversation, namespace=self.namespace)
         for chat, sent in await asyncio.to_thread(store.undelivered, conversations):
             if sent.kind in (live_chat.END, live_chat.HAND_BACK):
                 buttons = rating_buttons(chat.id) if sent.kind == live_chat.END else []
                 await self._append(chat.conversation, [ConversationResumed(),
                                                        BotUttered(sent.text, {"buttons": buttons})])
-                await self._emit(chat.conversation, sent.text, buttons)
+                await self._emit(chat.conversation, sent.text, buttons, live={"agent": None})
             elif sent.sender == live_chat.AGENT:
-                name = await self._agent_name(chat.agent_id)
+                name = await self._agent_name(sent.agent_id or chat.agent_id)
                 await self._emit(chat.conversation,
                                  knowledge.template("live_agent_says", name=as_plain_text(name),
-                                                    text=as_plain_text(sent.text)))
+                                                    text=as_plain_text(sent.text)), live={"agent": name})
+            elif sent.kind == live_chat.TAKEN:
+                await self._emit(chat.conversation, sent.text, live={"agent": await self._agent_name(chat.agent_id)})
+            elif sent.kind in live_chat.NOTICES:
+                if sent.kind == live_chat.REQUEUED:  # the text told the position (requeued or transferred)
+                    self.told_positions[chat.id] = await asyncio.to_thread(self.store().position, chat)
+                buttons = [] if sent.kind == live_chat.REQUEUED else [ticket_button(knowledge, chat.service)]
+                if sent.kind in (live_chat.REQUEUED, live_chat.WAITED):
+                    buttons += self._leave_buttons()
+                await self._emit(chat.conversation, sent.text, buttons,
+                                 live={"agent": None} if sent.kind == live_chat.REQUEUED else None)
             else:
                 await self._emit(chat.conversation, sent.text)
             await asyncio.to_thread(store.mark_delivered, chat.id, sent.n)
@@ -254,10 +432,14 @@ class LiveChatChannel:
     async def _send(self, message: UserMessage, text: str, buttons: Optional[List[Dict[str, str]]] = None) -> None:
         await message.output_channel.send_response(message.sender_id, {"text": text, "buttons": buttons or []})
 
-    async def _emit(self, conversation: str, text: str, buttons: Optional[List[Dict[str, str]]] = None) -> None:
+    async def _emit(self, conversation: str, text: str, buttons: Optional[List[Dict[str, str]]] = None,
+                    live: Optional[Dict[str, Any]] = None) -> None:
+        """A message to the conversation's page; `live` also tells the page who is answering (LIVE_EVENT)."""
         payload: Dict[str, Any] = {"text": text}
         if buttons:
             payload["quick_replies"] = [{"content_type": "text", **button} for button in buttons]
+        if live is not None:
+            await self.sio.emit(LIVE_EVENT, live, room=conversation, namespace=self.namespace)
         await self.sio.emit(self.bot_message_evt, payload, room=conversation, namespace=self.namespace)
 
     async def _append(self, conversation: str, events: List[Event]) -> None:

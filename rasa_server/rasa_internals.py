@@ -76,6 +76,10 @@ Helpers for the other modules' private reaches (so that they are all here):
 - `set_slot_value_quietly`: the tracker store masks a slot's value in place without it counting as set.
 - `wrap_socketio_handler`: the socket.io channel guards the message handler Rasa registered, and live chat
   (live_channel.py) follows which conversations have a socket here.
+- `hold_paused_sessions`: live chat's one change to Rasa's behaviour. A session expires an hour after the
+  customer's last message (domain.yml); a new session would clear the pause of a live chat in progress (or of
+  a 留言 being written) and the bot would answer the customer meant for the agent. A paused conversation's
+  session does not expire; it does once the chat is over and the bot is back.
 """
 
 from __future__ import annotations
@@ -138,6 +142,7 @@ RELIED_ON = (
     ("rasa.engine.runner.dask.DaskGraphRunner", "_add_inputs_to_graph", "patch 9"),
     ("rasa.utils.endpoints.EndpointConfig", "session", "patch 10"),
     ("rasa.core.run", "close_resources", "patch 10"),
+    ("rasa.core.processor.MessageProcessor", "_has_session_expired", "hold_paused_sessions"),
 )
 
 _INSTALLED_FLAG = "_cs_assistant_cached_validator"
@@ -268,6 +273,22 @@ def wrap_socketio_handler(
     SocketIOInput.blueprint and offers no hook around them."""
     handlers = sio.handlers.setdefault(namespace, {})
     handlers[event] = wrap(handlers.get(event))
+
+
+def hold_paused_sessions() -> None:
+    """A paused conversation's session never expires (live chat, see the module's docstring); idempotent."""
+    from rasa.core.processor import MessageProcessor
+
+    has_session_expired = MessageProcessor._has_session_expired
+    if getattr(has_session_expired, "__cs_assistant_holds_paused__", False):
+        return
+
+    @functools.wraps(has_session_expired)
+    def unless_paused(self: Any, tracker: DialogueStateTracker) -> bool:
+        return not tracker.is_paused() and has_session_expired(self, tracker)
+
+    unless_paused.__cs_assistant_holds_paused__ = True  # type: ignore[attr-defined]
+    MessageProcessor._has_session_expired = unless_paused  # type: ignore[method-assign]
 
 
 class _ActionResponseCheck:

@@ -450,3 +450,21 @@ def test_action_calls_reuse_one_connection_and_survive_an_action_server_restart(
     assert answers == [{"got": 1}, {"got": 2}, {"got": 3}]
     assert client_ports[0] == client_ports[1] != client_ports[2]  # one connection for the first two calls
     assert closed
+
+
+def test_a_paused_conversation_keeps_its_session_past_the_expiry():
+    """Live chat: an hour without a customer message must not start a new session, which would clear the
+    pause and let the bot answer during the chat; once the chat is over the session expires as before."""
+    from types import SimpleNamespace
+
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import ConversationPaused, ConversationResumed
+
+    rasa_internals.hold_paused_sessions()
+    rasa_internals.hold_paused_sessions()  # idempotent
+    processor = SimpleNamespace(domain=Domain.from_dict({"session_config": {"session_expiration_time": 1}}))
+    long_ago = UserUttered("转人工", timestamp=1.0)
+    paused = DialogueStateTracker.from_events("c1", [long_ago, ConversationPaused()])
+    assert not MessageProcessor._has_session_expired(processor, paused)
+    resumed = DialogueStateTracker.from_events("c1", [long_ago, ConversationPaused(), ConversationResumed()])
+    assert MessageProcessor._has_session_expired(processor, resumed)

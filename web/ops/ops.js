@@ -75,12 +75,15 @@ const KPIS = [
   ["second_misses", "二次未理解"], ["declines", "超出范围"],
   ["live_chats", "在线人工接待"], ["live_wait_p50_s", "排队等待 p50"], ["live_wait_p90_s", "排队等待 p90"],
   ["live_abandoned", "离开排队"],
+  ["tickets_open", "待回复留言"], ["tickets_oldest_open_s", "最早待回复留言已等"], ["tickets_reply_p50_s", "留言回复用时 p50"],
 ];
 const RATING_TITLES = { satisfied: "满意", neutral: "一般", unsatisfied: "不满意" };
 
 function formatValue(key, value) {
   if (key === "resolution_rate") return value === null ? "—" : `${(value * 100).toFixed(1)}%`;
-  if (key.startsWith("live_wait")) return value === null ? "—" : `${value} 秒`;
+  if (key.startsWith("live_wait") || key.startsWith("tickets_") && key.endsWith("_s")) {
+    return value === null ? "—" : `${value} 秒`;
+  }
   return String(value);
 }
 
@@ -373,10 +376,10 @@ function switchTab(name) {
   if (name === "knowledge") loadKnowledge(); // knowledge.js
 }
 
-async function enter() {
+async function enter(fromLogin = false) {
   $("#login").hidden = true;
   $("#console").hidden = false;
-  if (await enterWorkspace()) return; // an agent's token: the live-chat workspace only (agent.js)
+  if (await enterWorkspace(fromLogin)) return; // an agent's token: the live-chat workspace only (agent.js)
   await loadDashboard();
   if (!sessionStorage.getItem(TOKEN_KEY)) return; // refused
   loadInbox();
@@ -387,7 +390,7 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     sessionStorage.setItem(TOKEN_KEY, $("#token").value.trim());
     $("#token").value = "";
-    enter();
+    enter(true);
   });
   $("#logout").addEventListener("click", () => showLogin());
   for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => switchTab(button.dataset.tab));

@@ -1,5 +1,7 @@
 /* The 「在线客服」 page: mounts rasa-webchat full-page, shows the connection state in Chinese, and
- * keeps a pinyin input method's Enter (confirming a candidate) from sending a half-typed message. */
+ * keeps a pinyin input method's Enter (confirming a candidate) from sending a half-typed message.
+ * During a live chat the header says who answers (「人工客服 小王」) and the agent's messages get their own
+ * bubble: the server's `live_chat` socket event ({"agent": "小王"} or {"agent": null}) says so. */
 (function () {
   "use strict";
 
@@ -10,6 +12,8 @@
   var placeholder = document.getElementById("chat-placeholder");
   var placeholderText = document.getElementById("chat-placeholder-text");
   var everConnected = false;
+  var liveAgent = null;  /* the agent's name while a person answers */
+  var agentPrefixes = [];  /* "客服小王：": how this page's agents' messages start */
 
   var STATUS_TEXT = {
     connecting: "正在连接…",
@@ -28,7 +32,7 @@
    * its own placeholder, and a notice in Chinese when the server cannot be reached. */
   function setState(state, message) {
     statusLine.dataset.state = state;
-    statusLine.textContent = STATUS_TEXT[state];
+    statusLine.textContent = state === "online" && liveAgent ? "人工客服 " + liveAgent : STATUS_TEXT[state];
     document.body.dataset.connection = state;
     if (state === "online") {
       everConnected = true;
@@ -64,7 +68,46 @@
   /* Touch-ups on what the widget renders: it opens every link in a new tab, but a hotline (tel:)
    * should just dial; its quick replies are plain <div>s, make them buttons for keyboards and
    * screen readers. */
+  var TYPING_SHOWN_MS = 4000;
+  var typingTimer = null;
+
+  function showWhoAnswers(live) {
+    if (live && live.typing) {
+      showTyping(String(live.agent || ""));
+      return;
+    }
+    liveAgent = live && live.agent ? String(live.agent) : null;
+    document.body.dataset.answeredBy = liveAgent ? "agent" : "bot";
+    if (liveAgent && agentPrefixes.indexOf("客服" + liveAgent + "：") < 0) agentPrefixes.push("客服" + liveAgent + "：");
+    if (statusLine.dataset.state === "online") setState("online");
+    markAgentMessages(chat);
+  }
+
+  /* 「小王正在输入…」 in the header while the agent types; gone when their message arrives or after a while. */
+  function showTyping(agent) {
+    clearTimeout(typingTimer);
+    if (statusLine.dataset.state !== "online") return;
+    statusLine.textContent = "人工客服 " + agent + " 正在输入…";
+    typingTimer = setTimeout(stopTyping, TYPING_SHOWN_MS);
+  }
+
+  function stopTyping() {
+    clearTimeout(typingTimer);
+    if (statusLine.dataset.state === "online") setState("online");
+  }
+
+  function markAgentMessages(element) {
+    var responses = element.querySelectorAll(".rw-message .rw-response:not(.agent-message)");
+    for (var i = 0; i < responses.length; i++) {
+      var text = responses[i].textContent || "";
+      for (var j = 0; j < agentPrefixes.length; j++) {
+        if (text.indexOf(agentPrefixes[j]) === 0) responses[i].classList.add("agent-message");
+      }
+    }
+  }
+
   function fixUp(element) {
+    markAgentMessages(element);
     var links = element.querySelectorAll('a[href^="tel:"][target]');
     for (var i = 0; i < links.length; i++) links[i].removeAttribute("target");
     var replies = element.querySelectorAll(".rw-reply:not([role])");
@@ -143,7 +186,9 @@
       },
       bot_uttered: function (message) {
         if (message && message.clear_history) forgetConversation();
+        if (typingTimer) stopTyping();
       },
+      live_chat: showWhoAnswers,
       connect_error: function () { setState("offline", UNREACHABLE); },
       disconnect: function () { setState("offline", UNREACHABLE); }
     }
