@@ -1,0 +1,52 @@
+"""The benchmark's load looks like real traffic: customers' questions hardly repeat, stock phrases do (issue 29)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+from bench.conversations import (
+    CLOSINGS,
+    CONVERSATION_LENGTH,
+    FOLLOW_UPS,
+    OPENINGS,
+    STOCK_SHARE,
+    VARIATIONS,
+    question_pool,
+    varied_conversations,
+)
+
+STOCK = set(OPENINGS + FOLLOW_UPS + CLOSINGS)
+
+
+def _texts(seed: int, conversations: int, pool=None):
+    return [turn.text for conversation in itertools.islice(varied_conversations(seed, pool), conversations)
+            for turn in conversation]
+
+
+def test_only_the_stock_phrases_repeat_and_they_are_a_realistic_share():
+    pool = question_pool()
+    assert len(pool) >= 1000  # the blind file alone has over a thousand customers' questions
+    conversations = 3 * len(pool) // (CONVERSATION_LENGTH - 3)  # the pool drawn three times over
+    texts = _texts(32, conversations, pool)
+    questions = [text for text in texts if text not in STOCK]
+    assert len(set(questions)) == len(questions)  # no question text sent twice
+    assert sum(text in STOCK for text in texts) / len(texts) == STOCK_SHARE == 0.15
+    stock_counts = Counter(text for text in texts if text in STOCK)
+    assert min(stock_counts.values()) > 1  # while "你好" and "谢谢" do come back
+
+
+def test_a_question_drawn_again_is_worded_as_a_customer_would_and_differently_each_round():
+    pool = ["花呗怎么还款"]  # one question: each conversation draws it again and again
+    texts = [text for text in _texts(1, VARIATIONS, pool) if text not in STOCK][: VARIATIONS + 1]
+    assert texts[0] == "花呗怎么还款"
+    assert len(set(texts)) == VARIATIONS + 1  # as written, then each way of wrapping it once
+    assert all("花呗怎么还款" in text for text in texts)
+
+
+def test_two_systems_get_the_same_load_and_levels_get_different_orders():
+    assert _texts(32, 5) == _texts(32, 5)
+    assert _texts(32, 5) != _texts(8, 5)
+    first = next(varied_conversations(32))
+    assert len(first) == CONVERSATION_LENGTH
+    assert first[0].text in OPENINGS and first[-1].text in CLOSINGS
