@@ -3,11 +3,11 @@
 The varied load (`varied_conversations`, what `make bench` measures) is what traffic looks like: customers' own
 questions hardly ever repeat word for word, while a few short stock phrases (你好, 转人工, 谢谢) come back all day.
 Each conversation has CONVERSATION_LENGTH messages: an opening, a closing and one follow-up from the stock phrases
-(STOCK_SHARE of the messages), and questions drawn without repeats from a pool of real customers' questions
-(../shared/real-customers/dev.tsv, when it is there: sent as load only, never trained on) and of the blind file's
-questions (holdout/blind.yml, written as customers write by people who never saw the training data). When the pool
-runs out, it is drawn again, each question with a way customers open or close a question added (请问…, …在线等),
-so no question text is sent twice in a run as long as VARIATIONS lasts.
+(STOCK_SHARE of the messages), and questions drawn without repeats, in turn from real customers' questions
+(../shared/real-customers/dev.tsv, when it is there: sent as load only, never trained on) and from the blind file's
+(holdout/blind.yml, written as customers write by people who never saw the training data). When a source runs out,
+it is drawn again, each question with a way customers open or close a question added (请问…, …在线等), so no
+question text is sent twice in a run as long as VARIATIONS lasts.
 
 The repeated load (`REPEATED_CONVERSATIONS`, twelve conversations of 49 texts) is the one the bench used to
 measure: each conversation is what a user of one of the three services would type, in order: a greeting, the
@@ -181,11 +181,18 @@ def _real_customers_questions(path: Path) -> List[str]:
         return [row["text"].strip() for row in csv.DictReader(file, delimiter="\t") if row.get("text", "").strip()]
 
 
-def question_pool() -> List[str]:
-    """Every distinct question of the two sources, longer than a stock phrase, in a fixed order."""
+def question_pools() -> List[List[str]]:
+    """The questions of each source (real customers', then the blind file's): distinct, no stock phrase, no
+    question in two sources, in a fixed order. A source that is not there is left out."""
     stock = set(OPENINGS + FOLLOW_UPS + CLOSINGS)
-    texts = _real_customers_questions(REAL_CUSTOMERS) + _blind_questions(BLIND)
-    return [text for text in dict.fromkeys(texts) if text not in stock]
+    seen: set = set()
+    pools = []
+    for texts in (_real_customers_questions(REAL_CUSTOMERS), _blind_questions(BLIND)):
+        pool = [text for text in dict.fromkeys(texts) if text not in stock and text not in seen]
+        seen.update(pool)
+        if pool:
+            pools.append(pool)
+    return pools
 
 
 def _varied(text: str, pair: int) -> str:
@@ -194,30 +201,36 @@ def _varied(text: str, pair: int) -> str:
     return PREFIXES[pair // len(SUFFIXES)] + text.rstrip("？?。.！!") + SUFFIXES[pair % len(SUFFIXES)]
 
 
-def varied_conversations(seed: int, pool: Optional[List[str]] = None) -> Iterator[List[Turn]]:
+def _drawn(pool: List[str], rng: random.Random, sent: set) -> Iterator[str]:
+    """The pool's questions in random order, then again and again, each time wrapped in a way not sent yet."""
+    for round_number in itertools.count():
+        order = list(range(len(pool)))
+        rng.shuffle(order)
+        for position, index in enumerate(order):
+            if round_number == 0:
+                yield pool[index]
+                continue
+            # the round's wrapping, or the next one not sent yet (two questions may differ only by a "？")
+            tries = (_varied(pool[index], round_number - 1 + position + step) for step in range(VARIATIONS))
+            text = next((text for text in tries if text not in sent), _varied(pool[index], round_number))
+            sent.add(text)
+            yield text
+
+
+def varied_conversations(seed: int, pools: Optional[List[List[str]]] = None) -> Iterator[List[Turn]]:
     """Endless conversations of CONVERSATION_LENGTH messages, the same ones for the same seed (so that two systems
-    get the same load): stock phrases at STOCK_SHARE, the questions drawn from the pool without repeats."""
-    pool = question_pool() if pool is None else pool
-    if not pool:
+    get the same load): stock phrases at STOCK_SHARE, the questions drawn without repeats from each pool in turn.
+
+    Half the questions are real customers' (when their file is there), although the blind file has four times as
+    many: real customers' questions are the harder ones to understand, the counts model is sure of fewer of them
+    (about a quarter against three fifths of the blind file's), so more of them are embedded."""
+    pools = question_pools() if pools is None else pools
+    if not pools:
         raise FileNotFoundError(f"no questions for the varied load: neither {REAL_CUSTOMERS} nor {BLIND} is there")
     rng = random.Random(seed)
-
-    def questions() -> Iterator[str]:
-        sent = set(pool)
-        for round_number in itertools.count():
-            order = list(range(len(pool)))
-            rng.shuffle(order)
-            for position, index in enumerate(order):
-                if round_number == 0:
-                    yield pool[index]
-                    continue
-                # the round's wrapping, or the next one not sent yet (two questions may differ only by a "？")
-                tries = (_varied(pool[index], round_number - 1 + position + step) for step in range(VARIATIONS))
-                text = next((text for text in tries if text not in sent), _varied(pool[index], round_number))
-                sent.add(text)
-                yield text
-
-    drawn = questions()
+    sent = {text for pool in pools for text in pool}
+    sources = [_drawn(pool, rng, sent) for pool in pools]
+    drawn = (next(source) for source in itertools.cycle(sources))
     while True:
         middle = [next(drawn) for _ in range(CONVERSATION_LENGTH - 3)]
         middle.insert(rng.randrange(1, len(middle)), rng.choice(FOLLOW_UPS))

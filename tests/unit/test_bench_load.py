@@ -12,23 +12,23 @@ from bench.conversations import (
     OPENINGS,
     STOCK_SHARE,
     VARIATIONS,
-    question_pool,
+    question_pools,
     varied_conversations,
 )
 
 STOCK = set(OPENINGS + FOLLOW_UPS + CLOSINGS)
 
 
-def _texts(seed: int, conversations: int, pool=None):
-    return [turn.text for conversation in itertools.islice(varied_conversations(seed, pool), conversations)
+def _texts(seed: int, conversations: int, pools=None):
+    return [turn.text for conversation in itertools.islice(varied_conversations(seed, pools), conversations)
             for turn in conversation]
 
 
 def test_only_the_stock_phrases_repeat_and_they_are_a_realistic_share():
-    pool = question_pool()
-    assert len(pool) >= 1000  # the blind file alone has over a thousand customers' questions
-    conversations = 3 * len(pool) // (CONVERSATION_LENGTH - 3)  # the pool drawn three times over
-    texts = _texts(32, conversations, pool)
+    pools = question_pools()
+    assert sum(map(len, pools)) >= 1000  # the blind file alone has over a thousand customers' questions
+    conversations = 2 * sum(map(len, pools)) // (CONVERSATION_LENGTH - 3)  # every pool drawn twice at least
+    texts = _texts(32, conversations, pools)
     questions = [text for text in texts if text not in STOCK]
     assert len(set(questions)) == len(questions)  # no question text sent twice
     assert sum(text in STOCK for text in texts) / len(texts) == STOCK_SHARE == 0.15
@@ -37,11 +37,17 @@ def test_only_the_stock_phrases_repeat_and_they_are_a_realistic_share():
 
 
 def test_a_question_drawn_again_is_worded_as_a_customer_would_and_differently_each_round():
-    pool = ["花呗怎么还款"]  # one question: each conversation draws it again and again
-    texts = [text for text in _texts(1, VARIATIONS, pool) if text not in STOCK][: VARIATIONS + 1]
+    pools = [["花呗怎么还款"]]  # one question: each conversation draws it again and again
+    texts = [text for text in _texts(1, VARIATIONS, pools) if text not in STOCK][: VARIATIONS + 1]
     assert texts[0] == "花呗怎么还款"
     assert len(set(texts)) == VARIATIONS + 1  # as written, then each way of wrapping it once
     assert all("花呗怎么还款" in text for text in texts)
+
+
+def test_the_questions_come_from_each_source_in_turn():
+    pools = [["花呗怎么还款", "借呗利息多少"], ["手机屏幕碎了能保修吗"]]
+    questions = [text for text in _texts(5, 1, pools) if text not in STOCK]
+    assert questions[1::2] == [text for text in questions if "手机屏幕碎了能保修吗" in text]
 
 
 def test_two_systems_get_the_same_load_and_levels_get_different_orders():
