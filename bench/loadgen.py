@@ -102,11 +102,13 @@ async def run_level(
     sender_pool: Optional[List[str]] = None,
     samples: Optional[List[Sample]] = None,
     load: str = "varied",
+    seed: Optional[int] = None,
 ) -> LevelResult:
     """Drives url with `concurrency` closed-loop conversations for `duration` seconds.
 
-    The varied load's conversations come in the same order for the same concurrency (its seed), so two systems
-    measured at one level get the same messages.
+    The varied load's conversations come in the same order for the same seed (by default the concurrency), so
+    two systems measured at one level get the same messages; a warm-up takes another seed, so that the level
+    after it does not find its texts in the server's cache.
 
     With `sender_pool`, conversations continue stored ones (returning users) instead of
     starting fresh sender ids; each pool entry is used by one conversation at most.
@@ -121,7 +123,7 @@ async def run_level(
     pool = iter(sender_pool) if sender_pool is not None else None
     if load not in ("varied", "repeated"):
         raise ValueError(f"load is 'varied' or 'repeated', not {load!r}")
-    varied = varied_conversations(seed=concurrency) if load == "varied" else None
+    varied = varied_conversations(concurrency if seed is None else seed) if load == "varied" else None
 
     async def user(index: int, session: aiohttp.ClientSession) -> None:
         for n in itertools.count():

@@ -198,6 +198,8 @@ def inputs_digest(config: Path) -> str:
 
 
 RETRAIN_NEW_MESSAGES = 10
+WARMUP_SEED = 0  # the varied load's conversations for warming a server up: none of a level's (bench/loadgen.py)
+RETURNING_SEED = 1032
 
 
 def config_with_fresh_embedding_cache(models: Path) -> Path:
@@ -360,7 +362,7 @@ def measure_level(assistant: Assistant, name: str, concurrency: int, duration: f
 
 
 def run_levels(assistant: Assistant, name: str, levels: List[int], duration: float) -> List[Dict[str, Any]]:
-    asyncio.run(loadgen.run_level(assistant.url, 8, min(5.0, duration), label=f"{name}-warmup"))
+    asyncio.run(loadgen.run_level(assistant.url, 8, min(5.0, duration), label=f"{name}-warmup", seed=WARMUP_SEED))
     return [measure_level(assistant, name, concurrency, duration) for concurrency in levels]
 
 
@@ -481,14 +483,17 @@ def stored_conversations(model: str, out: Path, args: argparse.Namespace, source
     try:
         result["startup"] = start(assistant)
         result["smoke_check"] = smoke_check(assistant)
-        asyncio.run(loadgen.run_level(assistant.url, 8, min(5.0, args.duration), label="stored-warmup"))
+        asyncio.run(loadgen.run_level(assistant.url, 8, min(5.0, args.duration), label="stored-warmup",
+                                      seed=WARMUP_SEED))
         levels = []
         pids = [assistant.rasa_server.pid, assistant.action_server.pid]
-        for label, concurrency, pool in (("new users", 1, None), ("new users", 32, None),
-                                          ("returning users", 32, senders[::-1])):
+        # The returning users ask other questions than the new users just did (a seed of their own), as ours'
+        # levels do: the server's cache has not seen them.
+        for label, concurrency, pool, seed in (("new users", 1, None, 1), ("new users", 32, None, 32),
+                                               ("returning users", 32, senders[::-1], RETURNING_SEED)):
             with CpuMeter(pids) as meter:
                 level = asyncio.run(loadgen.run_level(assistant.url, concurrency, args.duration,
-                                                      label="stored", sender_pool=pool))
+                                                      label="stored", sender_pool=pool, seed=seed))
             row = level.as_dict()
             row["who"] = label
             row["cpu"] = meter.result
