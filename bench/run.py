@@ -41,7 +41,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from bench import loadgen, populate
-from bench.conversations import COMPARED_TURNS, LONG_CONVERSATION_CYCLE, SMOKE_CHECK
+from bench.conversations import (
+    COMPARED_TURNS,
+    LONG_CONVERSATION_CYCLE,
+    RETURNING_SEED,
+    SMOKE_CHECK,
+    WARMUP_SEED,
+)
 from bench.flood import flood_scenario
 from common import cpu_clock
 from devtools.servers import NO_RATE_LIMITS, ROOT, VENV_BIN, Assistant, process_tree
@@ -198,8 +204,6 @@ def inputs_digest(config: Path) -> str:
 
 
 RETRAIN_NEW_MESSAGES = 10
-WARMUP_SEED = 0  # the varied load's conversations for warming a server up: none of a level's (bench/loadgen.py)
-RETURNING_SEED = 1032
 
 
 def config_with_fresh_embedding_cache(models: Path) -> Path:

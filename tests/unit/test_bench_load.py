@@ -10,8 +10,10 @@ from bench.conversations import (
     CONVERSATION_LENGTH,
     FOLLOW_UPS,
     OPENINGS,
+    RETURNING_SEED,
     STOCK_SHARE,
     VARIATIONS,
+    WARMUP_SEED,
     question_pools,
     varied_conversations,
 )
@@ -38,7 +40,7 @@ def test_only_the_stock_phrases_repeat_and_they_are_a_realistic_share():
 
 def test_a_question_drawn_again_is_worded_as_a_customer_would_and_differently_each_round():
     pools = [["花呗怎么还款"]]  # one question: each conversation draws it again and again
-    texts = [text for text in _texts(1, VARIATIONS, pools) if text not in STOCK][: VARIATIONS + 1]
+    texts = [text for text in _texts(32, VARIATIONS, pools) if text not in STOCK][: VARIATIONS + 1]
     assert texts[0] == "花呗怎么还款"
     assert len(set(texts)) == VARIATIONS + 1  # as written, then each way of wrapping it once
     assert all("花呗怎么还款" in text for text in texts)
@@ -48,6 +50,14 @@ def test_the_questions_come_from_each_source_in_turn():
     pools = [["花呗怎么还款", "借呗利息多少"], ["手机屏幕碎了能保修吗"]]
     questions = [text for text in _texts(5, 1, pools) if text not in STOCK]
     assert questions[1::2] == [text for text in questions if "手机屏幕碎了能保修吗" in text]
+
+
+def test_the_levels_and_warm_ups_of_a_run_never_send_the_same_question():
+    seeds = (WARMUP_SEED, 1, 8, 32, 64, RETURNING_SEED)  # bench/run.py: warm-ups, the levels, the returning users
+    per_level = 150 * 20 // CONVERSATION_LENGTH  # 20 s at 150 msg/s, more than a level of ours gets through
+    questions = {seed: {text for text in _texts(seed, per_level) if text not in STOCK} for seed in seeds}
+    for first, second in itertools.combinations(seeds, 2):
+        assert not questions[first] & questions[second], (first, second)
 
 
 def test_two_systems_get_the_same_load_and_levels_get_different_orders():
