@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from bench import loadgen
+from bench.conversations import WARMUP_SEED
 from bench.run import CpuMeter, _cpu_ticks_of, log, machine_info
 from devtools.cluster import Cluster, request_json
 from devtools.servers import NO_RATE_LIMITS, ROOT, Assistant, pid_listening_on, process_tree, process_tree_memory
@@ -68,7 +69,7 @@ def ticks_by_role(pids: List[int]) -> Counter:
 
 
 def run_levels(url: str, pids: List[int], levels: List[int], duration: float, label: str) -> List[Dict[str, Any]]:
-    asyncio.run(loadgen.run_level(url, 8, 5, label=f"{label}-warmup"))
+    asyncio.run(loadgen.run_level(url, 8, 5, label=f"{label}-warmup", seed=WARMUP_SEED))  # none of the levels' texts
     rows = []
     for concurrency in levels:
         before = ticks_by_role(pids)

@@ -1,16 +1,39 @@
-"""Realistic Chinese customer-service conversations the load generator sends.
+"""The conversations the load generator sends: varied as customers write, and a repeated set for the cache's note.
 
-Each conversation is what a user of one of the three services would type, in order: a greeting,
-the problem (with product names, amounts, dates, order or card numbers), a follow-up asking for
-the hotline or a person, and thanks. `expect` is a fragment the reply to that turn should contain
-when the assistant understood it (the hotline number, mostly); it is counted as a "wrong answer"
-statistic only, never as an error: a reply that misses it is still a reply.
+The varied load (`varied_conversations`, what `make bench` measures) is what traffic looks like: customers' own
+questions hardly ever repeat word for word, while a few short stock phrases (你好, 转人工, 谢谢) come back all day.
+Each conversation has CONVERSATION_LENGTH messages: an opening, a closing and one follow-up from the stock phrases
+(STOCK_SHARE of the messages), and questions drawn without repeats, in turn from real customers' questions
+(../shared/real-customers/dev.tsv, when it is there: sent as load only, never trained on) and from the blind file's
+(holdout/blind.yml, written as customers write by people who never saw the training data). When a source runs out,
+it is drawn again, each question with a way customers open or close a question added (请问…, …在线等). The
+level at 32 conversations sends the questions as written first; other levels and warm-ups start with other
+wordings, so that no level of a run finds its questions in the server's cache of meaning vectors.
+
+The repeated load (`REPEATED_CONVERSATIONS`, twelve conversations of 49 texts) is the one the bench used to
+measure: each conversation is what a user of one of the three services would type, in order: a greeting, the
+problem (with product names, amounts, dates, order or card numbers), a follow-up asking for the hotline or a
+person, and thanks. `expect` is a fragment the reply to that turn should contain when the assistant understood it
+(the hotline number, mostly); it is counted as a "wrong answer" statistic only, never as an error: a reply that
+misses it is still a reply. Its short texts are all answered from the serving cache of meaning vectors after their
+first time, so its figure is reported only as a note on that cache.
 """
 
 from __future__ import annotations
 
+import csv
+import itertools
+import os
+import random
+import re
+import zlib
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from pathlib import Path
+from typing import Iterator, List, Optional, Tuple
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
 
 LOAN_HOTLINE = "400-100-3399"
 AFTER_SALES_HOTLINE = "400-100-5678"
@@ -27,7 +50,7 @@ def _conv(*turns: Tuple[str, Optional[str]]) -> List[Turn]:
     return [Turn(text, expect) for text, expect in turns]
 
 
-CONVERSATIONS: List[List[Turn]] = [
+REPEATED_CONVERSATIONS: List[List[Turn]] = [
     _conv(
         ("你好", None),
         ("我的小米贷款还款失败了", None),
@@ -119,3 +142,114 @@ COMPARED_TURNS = (1, 50, 200)
 
 # A correctness check run after every start: one conversation, the loan hotline must come back.
 SMOKE_CHECK = (["我的小米贷款还款失败了", "那客服电话是多少"], LOAN_HOTLINE)
+
+
+# --- the varied load ------------------------------------------------------------------------------
+
+CONVERSATION_LENGTH = 20
+# Where the questions come from: real customers' (outside the project; REAL_DEV as for make eval) and the blind file's.
+REAL_CUSTOMERS = ROOT / os.environ.get("REAL_DEV", "../shared/real-customers/dev.tsv")
+BLIND = ROOT / "holdout" / "blind.yml"
+# The short stock phrases: an opening, one follow-up somewhere in the middle and a closing per conversation,
+# 3 of CONVERSATION_LENGTH messages.
+OPENINGS = ["你好", "您好", "在吗", "你好，在吗", "有人吗", "hi", "你好啊", "在不在"]
+FOLLOW_UPS = ["转人工", "人工客服", "客服电话多少", "电话是多少", "我要找人工", "好的", "嗯嗯", "还是不行",
+              "怎么联系你们", "那怎么办"]
+CLOSINGS = ["谢谢", "好的谢谢", "谢谢你", "多谢", "好的，知道了", "再见", "没事了", "行吧"]
+STOCK_SHARE = 3 / CONVERSATION_LENGTH
+# How customers wrap a question: a question drawn again in a later round gets one of these pairs added.
+PREFIXES = ["请问", "你好，", "麻烦问下，", "问一下，", "急！", "客服，", "我想问下", "那个，", "您好，", "想咨询下，",
+            "在吗？", "打扰一下，"]
+SUFFIXES = ["？", "，怎么办", "，在线等", "，谢谢", "。", "，急", "啊", "，帮我看看", "呢", "，麻烦了"]
+VARIATIONS = len(PREFIXES) * len(SUFFIXES)
+# The seeds bench/run.py draws with (a level's is its number of conversations), and the wording each starts at:
+# 0 is as written, for the level the report leads with; the others are SEED_SPACING wordings apart, more rounds
+# than a level draws (at 150 msg/s for 20 s, real customers' questions four times), so that the levels and
+# warm-ups of a run never send the same text. Another seed starts at a wording of its own, without that promise.
+WARMUP_SEED = 0
+RETURNING_SEED = 1032  # the returning users of the stored-conversations step
+SEED_SPACING = 20
+FIRST_WORDING = {seed: n * SEED_SPACING for n, seed in enumerate((32, 1, 8, 64, WARMUP_SEED, RETURNING_SEED))}
+
+
+def _blind_questions(path: Path) -> List[str]:
+    if not path.is_file():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    texts = []
+    for block in data.get("nlu", []):
+        for line in str(block.get("examples", "")).splitlines():
+            text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.strip().removeprefix("- ").strip())
+            if text:
+                texts.append(text)
+    return texts
+
+
+def _real_customers_questions(path: Path) -> List[str]:
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as file:
+        return [row["text"].strip() for row in csv.DictReader(file, delimiter="\t") if row.get("text", "").strip()]
+
+
+def question_pools() -> List[List[str]]:
+    """The questions of each source (real customers', then the blind file's): distinct, no stock phrase, no
+    question in two sources, in a fixed order. A source that is not there is left out."""
+    stock = set(OPENINGS + FOLLOW_UPS + CLOSINGS)
+    seen: set = set()
+    pools = []
+    for texts in (_real_customers_questions(REAL_CUSTOMERS), _blind_questions(BLIND)):
+        pool = [text for text in dict.fromkeys(texts) if text not in stock and text not in seen]
+        seen.update(pool)
+        if pool:
+            pools.append(pool)
+    return pools
+
+
+def _varied(text: str, pair: int) -> str:
+    """The question with the pair-th way of wrapping it (a prefix and a suffix)."""
+    pair %= VARIATIONS
+    core = text.rstrip("？?。.！!") or text  # "……" stays itself
+    return PREFIXES[pair // len(SUFFIXES)] + core + SUFFIXES[pair % len(SUFFIXES)]
+
+
+def _first_wording(seed: int) -> int:
+    return FIRST_WORDING.get(seed, seed % (VARIATIONS + 1))
+
+
+def _drawn(pool: List[str], rng: random.Random, seed: int, sent: set) -> Iterator[str]:
+    """The pool's questions in random order, again and again, each round in the next wording: 0 is as written,
+    wording w wraps each question in its own way (w - 1 shifted by the text, so one round's questions do not all
+    start alike); a text already sent (two questions may differ only by a "？") gets the next way."""
+    for round_number in itertools.count():
+        wording = (_first_wording(seed) + round_number) % (VARIATIONS + 1)
+        order = list(range(len(pool)))
+        rng.shuffle(order)
+        for index in order:
+            text = pool[index]
+            if wording:
+                shift = wording - 1 + zlib.crc32(text.encode("utf-8"))
+                tries = (_varied(text, shift + step) for step in range(VARIATIONS))
+                text = next((tried for tried in tries if tried not in sent), _varied(text, shift))
+            sent.add(text)
+            yield text
+
+
+def varied_conversations(seed: int, pools: Optional[List[List[str]]] = None) -> Iterator[List[Turn]]:
+    """Endless conversations of CONVERSATION_LENGTH messages, the same ones for the same seed (so that two systems
+    get the same load): stock phrases at STOCK_SHARE, the questions drawn without repeats from each pool in turn.
+
+    Half the questions are real customers' (when their file is there), although the blind file has four times as
+    many: real customers' questions are the harder ones to understand, the counts model is sure of fewer of them
+    (about a quarter against three fifths of the blind file's), so more of them are embedded."""
+    pools = question_pools() if pools is None else pools
+    if not pools:
+        raise FileNotFoundError(f"no questions for the varied load: neither {REAL_CUSTOMERS} nor {BLIND} is there")
+    rng = random.Random(seed)
+    sent: set = set()
+    sources = [_drawn(pool, rng, seed, sent) for pool in pools]
+    drawn = (next(source) for source in itertools.cycle(sources))
+    while True:
+        middle = [next(drawn) for _ in range(CONVERSATION_LENGTH - 3)]
+        middle.insert(rng.randrange(1, len(middle)), rng.choice(FOLLOW_UPS))
+        yield [Turn(text) for text in [rng.choice(OPENINGS), *middle, rng.choice(CLOSINGS)]]

@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 
 import aiohttp
 
-from bench.conversations import CONVERSATIONS
+from bench.conversations import REPEATED_CONVERSATIONS
 from bench.loadgen import check_loopback, percentile
 
 FLOOD_ADDRESS = "127.0.0.77"
@@ -35,7 +35,7 @@ async def _normal_conversation(webhook: str, index: int, deadline: float, think:
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         turn_number = 0
         while time.monotonic() < deadline:
-            conversation = CONVERSATIONS[(index + turn_number) % len(CONVERSATIONS)]
+            conversation = REPEATED_CONVERSATIONS[(index + turn_number) % len(REPEATED_CONVERSATIONS)]
             sender = f"flood-normal-{index}-{uuid.uuid4().hex[:8]}"
             for turn in conversation:
                 if time.monotonic() >= deadline:

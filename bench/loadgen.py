@@ -2,6 +2,8 @@
 
 `concurrency` simulated users each run whole conversations from bench.conversations, one message
 at a time: send, wait for the answer, send the next. Every conversation gets a fresh sender id.
+The load is the varied one (customers' questions, none sent twice; what `make bench` reports) or, with
+`load="repeated"`, the twelve conversations of 49 texts that the serving cache answers after their first time.
 The run stops by itself after `duration` seconds or `max_messages` messages, whichever is first;
 a request in flight at the deadline is waited for (at most `request_timeout` seconds).
 """
@@ -18,7 +20,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bench.conversations import CONVERSATIONS, Turn
+from bench.conversations import REPEATED_CONVERSATIONS, Turn, varied_conversations
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -99,8 +101,14 @@ async def run_level(
     sender_prefix: str = "bench",
     sender_pool: Optional[List[str]] = None,
     samples: Optional[List[Sample]] = None,
+    load: str = "varied",
+    seed: Optional[int] = None,
 ) -> LevelResult:
     """Drives url with `concurrency` closed-loop conversations for `duration` seconds.
+
+    The varied load's conversations come in the same order for the same seed (by default the concurrency), so
+    two systems measured at one level get the same messages; a warm-up takes another seed, so that the level
+    after it does not find its texts in the server's cache.
 
     With `sender_pool`, conversations continue stored ones (returning users) instead of
     starting fresh sender ids; each pool entry is used by one conversation at most.
@@ -113,10 +121,16 @@ async def run_level(
     deadline = started_at + duration
     counter = itertools.count()
     pool = iter(sender_pool) if sender_pool is not None else None
+    if load not in ("varied", "repeated"):
+        raise ValueError(f"load is 'varied' or 'repeated', not {load!r}")
+    varied = varied_conversations(concurrency if seed is None else seed) if load == "varied" else None
 
     async def user(index: int, session: aiohttp.ClientSession) -> None:
         for n in itertools.count():
-            conversation = CONVERSATIONS[(index + n * 7) % len(CONVERSATIONS)]
+            if varied is not None:
+                conversation = next(varied)
+            else:
+                conversation = REPEATED_CONVERSATIONS[(index + n * 7) % len(REPEATED_CONVERSATIONS)]
             sender = f"{sender_prefix}-{label}-c{concurrency}-u{index}-{n}" if pool is None else next(pool, None)
             if sender is None:
                 return

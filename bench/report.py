@@ -13,11 +13,12 @@ from typing import Any, Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
-TARGET_RATIO = 6.0
+TARGET_RATIO = 4.0  # on the varied load (issue 29); 6× is the aim
 TARGET_P99_SHARE = 1 / 3  # of the peer's p99
 TARGET_TURN_RATIO = 1.5
 TARGET_FIRST_ANSWER_S = 15.0
 TARGET_RSS_BYTES = 500 * 2**20
+TARGET_WORKERS_PSS_BYTES = 600 * 2**20  # Sanic workers together
 TARGET_TRAIN_S = 90.0
 TARGET_RETRAIN_S = 60.0
 
@@ -109,6 +110,11 @@ def targets(data: Dict[str, Any]) -> List[Tuple[str, str, Optional[bool]]]:
         if memory:
             value = memory["rss"] if label == "at start" else memory["peak_rss"]
             rows.append((f"Rasa server resident memory ≤ 500 MB, {label}", _mb(value), value <= TARGET_RSS_BYTES))
+    workers_memory = (data.get("ours_workers") or {}).get("memory_final", {}).get("rasa")
+    if workers_memory and workers_memory.get("pss"):
+        rows.append((f"if Sanic workers: all of them together ≤ 600 MB PSS "
+                     f"({(data.get('ours_workers') or {}).get('workers', 2)} workers, not the default)",
+                     _mb(workers_memory["pss"]), workers_memory["pss"] <= TARGET_WORKERS_PSS_BYTES))
     training = data.get("training", {}).get("ours", {})
     if training.get("seconds") is not None:
         rows.append((f"training ≤ {TARGET_TRAIN_S:g} s (nothing cached)", f"{training['seconds']:.0f} s",
@@ -182,6 +188,91 @@ def _load_table(data: Dict[str, Any]) -> List[str]:
     return lines
 
 
+STAGES = (("nlu_counts", "NLU without the embedding"), ("embedding", "embedding"), ("policies", "policies"),
+          ("actions", "actions (action server)"), ("tracker_store", "tracker store"), ("rest", "the rest"))
+
+
+def _nlu_thread_rows(data: Dict[str, Any]) -> List[Tuple[str, Dict[str, Any], Dict[str, Any]]]:
+    """(label, system result, its row at 32 conversations) for ours with each number of NLU threads measured."""
+    rows = []
+    default = _level(data.get("ours"), 32)
+    if default:
+        rows.append(("2 NLU threads (the default)", data["ours"], default))
+    for threads, result in sorted((data.get("ours_nlu_threads") or {}).items(), key=lambda item: int(item[0])):
+        row = _level(result, 32)
+        if row:
+            rows.append((f"{threads} NLU thread{'s' if threads != '1' else ''}", result, row))
+    return rows
+
+
+def _stage_table(data: Dict[str, Any]) -> List[str]:
+    lines = ["| ours | conversations | load | msg/s | messages embedded | cache hit rate | "
+             + " | ".join(name for _, name in STAGES) + " | total |",
+             "|---|---:|---|---:|---:|---:|" + "---:|" * (len(STAGES) + 1)]
+    rows = [("default", row) for row in (data.get("ours") or {}).get("levels", [])]
+    if (data.get("ours") or {}).get("repeated_texts"):
+        rows.append(("default", data["ours"]["repeated_texts"]))
+    rows += [(label, row) for label, _, row in _nlu_thread_rows(data)[1:]]
+    rows += [(f"{(data.get('ours_workers') or {}).get('workers', 2)} Sanic workers", row)
+             for row in (data.get("ours_workers") or {}).get("levels", [])]
+    for label, row in rows:
+        stages = row.get("stages")
+        if not stages:
+            continue
+        hit = stages["cache_hit_rate"]
+        cpu = stages["cpu_ms"]
+        lines.append(f"| {label} | {row['concurrency']} | {row.get('load', 'repeated')} | {row['throughput']:.1f} "
+                     f"| {100 * stages['embedded_share']:.0f} % | {'–' if hit is None else f'{100 * hit:.0f} %'} | "
+                     + " | ".join(f"{cpu[key]:.1f}" for key, _ in STAGES) + f" | {sum(cpu.values()):.1f} |")
+    return lines
+
+
+def _cache_note(data: Dict[str, Any]) -> List[str]:
+    ours, peer = (data.get("ours") or {}).get("repeated_texts"), (data.get("peer") or {}).get("repeated_texts")
+    if not ours:
+        return ["(the repeated load was not measured in this run)"]
+    o32 = _level(data.get("ours"), 32)
+    stages = ours.get("stages") or {}
+    text = (f"On the repeated load (the twelve conversations of 49 texts that this bench used to send, "
+            f"`REPEATED_CONVERSATIONS` in bench/conversations.py), at 32 conversations in the same run, ours served "
+            f"{ours['throughput']:.1f} msg/s (p99 {ours['p99_ms']:.0f} ms)")
+    if peer:
+        text += (f" and the peer {peer['throughput']:.1f} msg/s (p99 {peer['p99_ms']:.0f} ms): "
+                 f"{ours['throughput'] / peer['throughput']:.1f}×")
+    text += "."
+    if stages:
+        text += (f" The counts model is sure of most of those texts, and the serving cache of meaning vectors "
+                 f"answers the short ones it is not sure of after their first time: "
+                 f"{100 * stages['embedded_share']:.0f} % of the messages were embedded")
+        if o32 and o32.get("stages"):
+            text += f" against {100 * o32['stages']['embedded_share']:.0f} % on the varied load"
+        text += (". Customers' questions hardly repeat word for word, so that figure is the cache's gain, "
+                 "not what a user gets.")
+    return [text]
+
+
+def _nlu_threads_table(data: Dict[str, Any]) -> List[str]:
+    rows = _nlu_thread_rows(data)
+    workers = data.get("ours_workers")
+    w32 = _level(workers, 32)
+    if len(rows) < 2 and not w32:
+        return ["(only the default was measured in this run)"]
+    lines = ["| how the Rasa server uses the 2 cores (varied load, 32 conversations) | msg/s | p99 ms "
+             "| server CPU ms/msg | Rasa server RSS peak | PSS | other processes (cores) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    candidates = [(label, result, row) for label, result, row in rows]
+    if w32:
+        candidates.append((f"{workers.get('workers', 2)} Sanic workers, 2 NLU threads each, Redis lock store",
+                           workers, w32))
+    for label, result, row in candidates:
+        memory = (result.get("memory_final") or result.get("memory_after_load") or {}).get("rasa", {})
+        lines.append(f"| {label} | {row['throughput']:.1f} | {row['p99_ms']:.0f} | {_fmt(_cpu_ms_per_message(row))} "
+                     f"| {_mb(memory['peak_rss']) if memory else '–'} "
+                     f"| {_mb(memory['pss']) if memory.get('pss') else '–'} "
+                     f"| {_fmt(row.get('cpu', {}).get('other_processes_cores'), 2)} |")
+    return lines
+
+
 def _ratio_table(data: Dict[str, Any]) -> List[str]:
     ours, peer = data.get("ours"), data.get("peer")
     if not ours or not peer:
@@ -213,7 +304,7 @@ def _system_table(data: Dict[str, Any]) -> List[str]:
         if not result:
             continue
         train = training.get("ours" if key in ("ours_stock", "ours_workers") else key, {})
-        train_text = f"{train['seconds']:.0f} s" if train else "–"
+        train_text = f"{train['seconds']:.0f} s" if train.get("seconds") is not None else "–"
         if train.get("reused"):
             train_text += f" (measured {train['trained']}, model reused)"
         if key in ("ours_stock", "ours_workers"):
@@ -333,9 +424,14 @@ def render(data: Dict[str, Any]) -> str:
         "",
         _reproduce(data) + "Load: the REST webhook "
         f"on 127.0.0.1, closed loop (each simulated user sends its next message when the answer arrives), "
-        f"{settings.get('duration_s')} s per level, every conversation a realistic Chinese one "
-        f"(greeting → problem with product names and amounts → hotline question → thanks; "
-        f"`bench/conversations.py`). The load generator runs on the same 2 cores. The machine is shared: "
+        f"{settings.get('duration_s')} s per level, on the **varied load**: conversations of 20 messages, "
+        f"an opening, a follow-up and a closing from short stock phrases (15 % of the messages: 你好, 转人工, 谢谢), "
+        f"the rest customers' questions drawn without repeats from real customers' questions "
+        f"(../shared/real-customers/dev.tsv, used as load only) and the blind file's (`holdout/blind.yml`), "
+        f"each drawn again with a customer's opening or ending added once the pool runs out "
+        f"(`bench/conversations.py`); both systems get the same conversations at each level. "
+        f"The repeated load this bench used to send is measured once, as a note on the cache. "
+        f"The load generator runs on the same 2 cores. The machine is shared: "
         f"the *other processes* column says how many cores other people's jobs took during each level, "
         f"and *server CPU ms/msg* (CPU time of the Rasa + action servers per message) is the figure that "
         f"noise disturbs least.",
@@ -351,6 +447,18 @@ def render(data: Dict[str, Any]) -> str:
     lines += _load_table(data)
     lines += ["", "Ours against the peer, same run, same machine:", ""]
     lines += _ratio_table(data)
+    lines += ["", "### Where a message's CPU time goes", "",
+              "CPU milliseconds per message, by stage, measured inside our Rasa server (`common/cpu_clock.py`: the "
+              "CPU time of the thread that runs each stage) and, for the actions, the action server's CPU time; "
+              "*the rest* is the Rasa server's CPU time outside the named stages (HTTP, Rasa's message processor, "
+              "events, the action server client). *Messages embedded*: the share of messages the counts model was "
+              "unsure of (or that were long) and that the serving cache did not know; *cache hit rate*: of the "
+              "messages looked up in that cache.", ""]
+    lines += _stage_table(data)
+    lines += ["", "### The note on the cache: repeated texts", ""]
+    lines += _cache_note(data)
+    lines += ["", "### Using both cores", ""]
+    lines += _nlu_threads_table(data)
     lines += ["", "*Answers off-script* counts replies that lack the expected fragment (the right hotline) "
               "for the turns that have one; they are still replies, not errors. The peer's many misses are "
               "its pipeline's, not the load's: without our entity ruler it does not know which product a "

@@ -9,8 +9,12 @@ Steps (all traffic goes to 127.0.0.1; every load loop stops by itself):
    domain, data, jieba dictionary) are unchanged; its training time is the one measured then.
 2. For each system: start the action server and the Rasa server the way `make run` does
    (devtools/servers.py), time start -> first answer, check the loan hotline answer, then a
-   closed-loop load at each concurrency level, resident memory, and the latency of turns 1, 50
-   and 200 of long conversations. Ours is also profiled with py-spy under load.
+   closed-loop load at each concurrency level on the varied load (customers' questions, none sent
+   twice: bench/conversations.py), resident memory, and the latency of turns 1, 50 and 200 of long
+   conversations. Ours and the peer also get one level on the repeated load (49 texts), the note on
+   the serving cache. Ours reports its CPU time per stage, the share of messages embedded and the
+   cache's hit rate (common/cpu_clock.py), is profiled with py-spy under load, and is measured at
+   32 conversations with other numbers of NLU threads (--nlu-threads).
 3. Ours again with 10,000 stored conversations in its tracker database.
 4. Ours with its default rate limits: 16 conversations at a person's pace, without and with one
    client flooding 50 messages a second (bench/flood.py). `python -m bench.run --only-flood` runs
@@ -37,8 +41,15 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from bench import loadgen, populate
-from bench.conversations import COMPARED_TURNS, LONG_CONVERSATION_CYCLE, SMOKE_CHECK
+from bench.conversations import (
+    COMPARED_TURNS,
+    LONG_CONVERSATION_CYCLE,
+    RETURNING_SEED,
+    SMOKE_CHECK,
+    WARMUP_SEED,
+)
 from bench.flood import flood_scenario
+from common import cpu_clock
 from devtools.servers import NO_RATE_LIMITS, ROOT, VENV_BIN, Assistant, process_tree
 
 PEER_CONFIG = ROOT / "eval" / "peer_rasa_default.yml"  # the same peer (a) that make eval measures
@@ -106,17 +117,21 @@ def _machine_ticks() -> List[int]:
 
 
 class CpuMeter:
-    """CPU used during a phase: by our processes (servers + this load generator) and by others."""
+    """CPU used during a phase: by our processes (servers + this load generator) and by others.
+
+    The first pid is the Rasa server's, the second the action server's: each is also reported on its own."""
 
     def __init__(self, pids: List[int]) -> None:
         # the servers with their worker processes, and this process
-        self.pids = [p for pid in pids for p in process_tree(pid)] + [os.getpid()]
+        self.trees = [process_tree(pid) for pid in pids]
+        self.pids = [p for tree in self.trees for p in tree] + [os.getpid()]
 
     def __enter__(self) -> CpuMeter:
         self.start_wall = time.monotonic()
         self.start_machine = _machine_ticks()
         self.start_ours = _cpu_ticks_of(self.pids)
         self.start_self = _cpu_ticks_of([os.getpid()])
+        self.start_trees = [_cpu_ticks_of(tree) for tree in self.trees]
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -127,10 +142,14 @@ class CpuMeter:
         own = _cpu_ticks_of([os.getpid()]) - self.start_self
         per_core = CLK_TCK * wall
         # children's ticks (cutime) are counted when they exit: the servers are still running.
+        trees = [_cpu_ticks_of(tree) - start for tree, start in zip(self.trees, self.start_trees, strict=True)]
         self.result = {
             "servers_cores": round((ours - own) / per_core, 2),
             "loadgen_cores": round(own / per_core, 2),
             "other_processes_cores": round(max(0, busy - ours) / per_core, 2),
+            # CPU seconds, not rounded: the per-stage table divides them by the messages
+            "rasa_cpu_s": trees[0] / CLK_TCK,
+            "action_cpu_s": trees[1] / CLK_TCK if len(trees) > 1 else None,
         }
 
 
@@ -217,23 +236,28 @@ def data_with_new_labels(models: Path) -> Path:
     return copy
 
 
-def train_models(out: Path, retrain_peer: bool, skip_peer: bool = False) -> Dict[str, Any]:
+def train_models(out: Path, retrain_peer: bool, skip_peer: bool = False,
+                 our_model: Optional[Path] = None) -> Dict[str, Any]:
+    """Trains ours (unless `our_model` is given: then its training is not measured) and the peer."""
     models = out / "models"
     models.mkdir(parents=True, exist_ok=True)
-    config = config_with_fresh_embedding_cache(models)
-    log("training our model (config.yml, nothing cached)")
-    ours_seconds, ours_cpu = train(config, models, "ours", OUR_TRAINING_COMMAND)
-    log(f"  trained in {ours_seconds:.1f} s ({ours_cpu:.0f} CPU s)")
-    log(f"the console's retrain after labelling {RETRAIN_NEW_MESSAGES} messages")
-    retrain_seconds, retrain_cpu = train(
-        config, models, "ours-retrained", OUR_TRAINING_COMMAND, data=data_with_new_labels(models)
-    )
-    log(f"  trained in {retrain_seconds:.1f} s ({retrain_cpu:.0f} CPU s)")
-
-    result: Dict[str, Any] = {
-        "ours": {"model": str(models / "ours.tar.gz"), "seconds": round(ours_seconds, 1),
-                 "cpu_seconds": round(ours_cpu, 1), "config": "config.yml",
-                 "retrain_seconds": round(retrain_seconds, 1), "retrain_cpu_seconds": round(retrain_cpu, 1)}}
+    if our_model is not None:
+        log(f"our model: {our_model} (not trained, training not measured)")
+        result: Dict[str, Any] = {"ours": {"model": str(our_model), "config": "config.yml"}}
+    else:
+        config = config_with_fresh_embedding_cache(models)
+        log("training our model (config.yml, nothing cached)")
+        ours_seconds, ours_cpu = train(config, models, "ours", OUR_TRAINING_COMMAND)
+        log(f"  trained in {ours_seconds:.1f} s ({ours_cpu:.0f} CPU s)")
+        log(f"the console's retrain after labelling {RETRAIN_NEW_MESSAGES} messages")
+        retrain_seconds, retrain_cpu = train(
+            config, models, "ours-retrained", OUR_TRAINING_COMMAND, data=data_with_new_labels(models)
+        )
+        log(f"  trained in {retrain_seconds:.1f} s ({retrain_cpu:.0f} CPU s)")
+        result = {
+            "ours": {"model": str(models / "ours.tar.gz"), "seconds": round(ours_seconds, 1),
+                     "cpu_seconds": round(ours_cpu, 1), "config": "config.yml",
+                     "retrain_seconds": round(retrain_seconds, 1), "retrain_cpu_seconds": round(retrain_cpu, 1)}}
     if skip_peer:
         return result
     digest = inputs_digest(PEER_CONFIG)
@@ -286,20 +310,64 @@ def smoke_check(assistant: Assistant) -> Dict[str, Any]:
     return {"texts": texts, "expected": expected, "ok": expected in reply, "reply": reply[:200]}
 
 
-def run_levels(assistant: Assistant, name: str, levels: List[int], duration: float) -> List[Dict[str, Any]]:
+def stage_cpu_dir(workdir: Path) -> Path:
+    """Where our Rasa server writes its CPU time per stage (common/cpu_clock.py): STAGE_CPU_DIR in its environment."""
+    return workdir / "stage-cpu"
+
+
+def _stage_totals(assistant: Assistant) -> Dict[str, float]:
+    time.sleep(2 * cpu_clock.WRITE_EVERY_SECONDS)  # the server's last totals are on disk
+    return cpu_clock.read_totals(stage_cpu_dir(assistant.workdir))
+
+
+def stage_breakdown(before: Dict[str, float], after: Dict[str, float], cpu: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """CPU ms per message understood by stage, the share of messages embedded and the serving cache's hit rate,
+    from the server's stage totals before and after a level and the level's CPU meter. None for a server that
+    does not clock its stages (stock Rasa)."""
+    delta = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    messages = delta.get("messages_understood", 0)
+    if not messages:
+        return None
+    nlu, embedding = delta.get("cpu_nlu", 0.0), delta.get("cpu_embedding", 0.0)
+    policies, store = delta.get("cpu_policies", 0.0), delta.get("cpu_tracker_store", 0.0)
+    per_message = {  # ms
+        "nlu_counts": (nlu - embedding) * 1000 / messages,
+        "embedding": embedding * 1000 / messages,
+        "policies": policies * 1000 / messages,
+        "actions": (cpu["action_cpu_s"] or 0.0) * 1000 / messages,
+        "tracker_store": store * 1000 / messages,
+        "rest": (cpu["rasa_cpu_s"] - nlu - policies - store) * 1000 / messages,
+    }
+    lookups = delta.get("embedding_lookups", 0)
+    return {
+        "messages_understood": int(messages),
+        "embedded_share": delta.get("messages_embedded", 0) / messages,
+        "cache_hit_rate": delta.get("embedding_cache_hits", 0) / lookups if lookups else None,
+        "cpu_ms": {name: round(value, 2) for name, value in per_message.items()},
+    }
+
+
+def measure_level(assistant: Assistant, name: str, concurrency: int, duration: float,
+                  load: str = "varied") -> Dict[str, Any]:
     pids = [assistant.rasa_server.pid, assistant.action_server.pid]
-    asyncio.run(loadgen.run_level(assistant.url, 8, min(5.0, duration), label=f"{name}-warmup"))
-    results = []
-    for concurrency in levels:
-        with CpuMeter(pids) as meter:
-            level = asyncio.run(loadgen.run_level(assistant.url, concurrency, duration, label=name))
-        row = level.as_dict()
-        row["cpu"] = meter.result
-        results.append(row)
-        log(f"  {name} c={concurrency}: {level.throughput:.1f} msg/s, p50 {level.p50_ms:.0f} ms, "
-            f"p99 {level.p99_ms:.0f} ms, errors {level.errors}, lost {level.lost_replies} "
-            f"(other processes used {meter.result['other_processes_cores']} cores)")
-    return results
+    before = _stage_totals(assistant)
+    with CpuMeter(pids) as meter:
+        level = asyncio.run(loadgen.run_level(assistant.url, concurrency, duration, label=name, load=load))
+    row = level.as_dict()
+    row["load"] = load
+    row["cpu"] = meter.result
+    row["stages"] = stage_breakdown(before, _stage_totals(assistant), meter.result)
+    stages = row["stages"]
+    log(f"  {name} c={concurrency} ({load}): {level.throughput:.1f} msg/s, p50 {level.p50_ms:.0f} ms, "
+        f"p99 {level.p99_ms:.0f} ms, errors {level.errors}, lost {level.lost_replies} "
+        f"(other processes used {meter.result['other_processes_cores']} cores)"
+        + (f"; embedded {stages['embedded_share']:.0%}, CPU ms/msg {stages['cpu_ms']}" if stages else ""))
+    return row
+
+
+def run_levels(assistant: Assistant, name: str, levels: List[int], duration: float) -> List[Dict[str, Any]]:
+    asyncio.run(loadgen.run_level(assistant.url, 8, min(5.0, duration), label=f"{name}-warmup", seed=WARMUP_SEED))
+    return [measure_level(assistant, name, concurrency, duration) for concurrency in levels]
 
 
 def long_conversations(assistant: Assistant, name: str, turns: int, repeats: int) -> Dict[str, Any]:
@@ -359,11 +427,15 @@ def profile(assistant: Assistant, out: Path, name: str, seconds: float) -> Optio
 def measure_system(name: str, model: str, endpoints: Path, out: Path, args: argparse.Namespace,
                    with_profile: bool, extra_env: Optional[Dict[str, str]] = None,
                    extra_rasa_args: Optional[List[str]] = None, levels: Optional[List[int]] = None,
-                   long_repeats: Optional[int] = None, workers: int = 1) -> Dict[str, Any]:
+                   long_repeats: Optional[int] = None, workers: int = 1,
+                   repeated_texts: bool = False) -> Dict[str, Any]:
+    """One system under load. With `repeated_texts`, also one level at 32 conversations on the repeated load
+    (bench/conversations.py): the note on the serving cache."""
     workdir = out / name
     shutil.rmtree(workdir, ignore_errors=True)
     assistant = Assistant(workdir=workdir, model=Path(model), endpoints=endpoints,
-                          extra_env={**NO_RATE_LIMITS, **(extra_env or {})},
+                          extra_env={**NO_RATE_LIMITS, "STAGE_CPU_DIR": str(stage_cpu_dir(workdir)),
+                                     **(extra_env or {})},
                           extra_rasa_args=list(extra_rasa_args or []), workers=workers)
     log(f"{name}: starting the action server and the Rasa server"
         + (f" ({workers} Sanic workers, Redis lock store)" if workers > 1 else ""))
@@ -375,6 +447,8 @@ def measure_system(name: str, model: str, endpoints: Path, out: Path, args: argp
         result["smoke_check"] = smoke_check(assistant)
         log(f"  smoke check ({SMOKE_CHECK[1]} in the reply): {'ok' if result['smoke_check']['ok'] else 'FAILED'}")
         result["levels"] = run_levels(assistant, name, levels or args.levels, args.duration)
+        if repeated_texts:
+            result["repeated_texts"] = measure_level(assistant, name, 32, args.duration, load="repeated")
         result["memory_after_load"] = {
             "rasa": assistant.rss_bytes(assistant.rasa_server), "action": assistant.rss_bytes(assistant.action_server)}
         repeats = args.long_repeats if long_repeats is None else long_repeats
@@ -413,14 +487,17 @@ def stored_conversations(model: str, out: Path, args: argparse.Namespace, source
     try:
         result["startup"] = start(assistant)
         result["smoke_check"] = smoke_check(assistant)
-        asyncio.run(loadgen.run_level(assistant.url, 8, min(5.0, args.duration), label="stored-warmup"))
+        asyncio.run(loadgen.run_level(assistant.url, 8, min(5.0, args.duration), label="stored-warmup",
+                                      seed=WARMUP_SEED))
         levels = []
         pids = [assistant.rasa_server.pid, assistant.action_server.pid]
-        for label, concurrency, pool in (("new users", 1, None), ("new users", 32, None),
-                                          ("returning users", 32, senders[::-1])):
+        # The returning users ask other questions than the new users just did (a seed of their own), as ours'
+        # levels do: the server's cache has not seen them.
+        for label, concurrency, pool, seed in (("new users", 1, None, 1), ("new users", 32, None, 32),
+                                               ("returning users", 32, senders[::-1], RETURNING_SEED)):
             with CpuMeter(pids) as meter:
                 level = asyncio.run(loadgen.run_level(assistant.url, concurrency, args.duration,
-                                                      label="stored", sender_pool=pool))
+                                                      label="stored", sender_pool=pool, seed=seed))
             row = level.as_dict()
             row["who"] = label
             row["cpu"] = meter.result
@@ -461,14 +538,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8, 32, 64])
     parser.add_argument("--long-turns", type=int, default=200)
     parser.add_argument("--long-repeats", type=int, default=3)
-    parser.add_argument("--stored", type=int, default=10_000, help="stored conversations for the growth test")
+    parser.add_argument("--stored", type=int, default=10_000, help="stored conversations for the growth test (0: skip)")
     parser.add_argument("--profile-seconds", type=float, default=15.0)
     parser.add_argument("--retrain-peer", action="store_true", help="train the peer even if its inputs are unchanged")
     parser.add_argument("--workers", type=int, default=2,
                         help="also measure ours with this many Sanic workers + Redis lock store (1: skip)")
+    parser.add_argument("--nlu-threads", type=lambda s: [int(x) for x in s.split(",") if x], default=[1, 3],
+                        help="also measure ours at 32 conversations with these NLU_THREADS (default 2; empty: skip)")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--our-model", type=Path, help="serve this model of ours instead of training one (quick runs)")
     parser.add_argument("--skip-stock", action="store_true", help="skip our model on stock Rasa serving")
-    parser.add_argument("--flood-seconds", type=float, default=10.0)
+    parser.add_argument("--flood-seconds", type=float, default=10.0, help="0: skip the flood step")
     parser.add_argument("--only-flood", action="store_true", help="only the flood step (models/cs-assistant.tar.gz)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench.md")
@@ -484,13 +564,23 @@ def main(argv: Optional[List[str]] = None) -> None:
     data: Dict[str, Any] = {"machine": machine_info(), "settings": {
         "levels": args.levels, "duration_s": args.duration, "long_turns": args.long_turns,
         "long_repeats": args.long_repeats, "stored_conversations": args.stored, "workers": args.workers,
+        "nlu_threads": args.nlu_threads,
         "command": "make bench", "argv": sys.argv[1:]}}
-    data["training"] = train_models(args.out, args.retrain_peer, args.skip_peer)
+    data["training"] = train_models(args.out, args.retrain_peer, args.skip_peer, args.our_model)
     data["ours"] = measure_system("ours", data["training"]["ours"]["model"], OUR_ENDPOINTS, args.out, args,
-                                  with_profile=True)
-    data["ours_stored"] = stored_conversations(data["training"]["ours"]["model"], args.out, args,
-                                               args.out / "ours" / "tracker.db")
-    data["flood"] = measure_flood(data["training"]["ours"]["model"], args.out, args.flood_seconds)
+                                  with_profile=True, repeated_texts=True)
+    # How many messages the server understands at once (rasa_internals.py, patch 8): the options against the default.
+    data["ours_nlu_threads"] = {
+        str(threads): measure_system(f"ours_nlu_threads_{threads}", data["training"]["ours"]["model"], OUR_ENDPOINTS,
+                                     args.out, args, with_profile=False, extra_env={"NLU_THREADS": str(threads)},
+                                     levels=[32], long_repeats=0)
+        for threads in args.nlu_threads
+    }
+    if args.stored:
+        data["ours_stored"] = stored_conversations(data["training"]["ours"]["model"], args.out, args,
+                                                   args.out / "ours" / "tracker.db")
+    if args.flood_seconds:
+        data["flood"] = measure_flood(data["training"]["ours"]["model"], args.out, args.flood_seconds)
     if args.workers > 1 and shutil.which("redis-server"):
         # The same, with more Sanic workers the way Rasa supports it (RASA_WORKERS=N make run).
         data["ours_workers"] = measure_system(
@@ -506,7 +596,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                                             long_repeats=1)
     if not args.skip_peer:
         data["peer"] = measure_system("peer", data["training"]["peer"]["model"], PEER_ENDPOINTS, args.out, args,
-                                      with_profile=False, extra_env=STOCK_RASA)
+                                      with_profile=False, extra_env=STOCK_RASA, repeated_texts=True)
     data["machine"]["loadavg_at_end"] = os.getloadavg()
     data["total_seconds"] = round(time.monotonic() - started, 1)
     raw = args.out / "bench.json"

