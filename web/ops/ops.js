@@ -303,17 +303,27 @@ function conversationQuery() {
   return filters.toString();
 }
 
-async function fillConversationFilters() {
-  if ($("#conv-topic").options.length > 1) return;
-  const s = await apiJson(`summary?${periodQuery()}`);
-  $("#conv-service").append(...Object.entries(s.services).map(([key, v]) => el("option", { value: key, textContent: v.name })));
-  $("#conv-topic").append(...Object.entries(s.intent_titles).map(([key, title]) => el("option", { value: key, textContent: title })));
+// Filled once, even when the tab and a dashboard click ask at the same moment; asked again after a failure.
+let conversationFilters = null;
+
+function fillConversationFilters() {
+  conversationFilters ??= (async () => {
+    const s = await apiJson(`summary?${periodQuery()}`);
+    $("#conv-service").append(...Object.entries(s.services).map(([key, v]) => el("option", { value: key, textContent: v.name })));
+    $("#conv-topic").append(...Object.entries(s.intent_titles).map(([key, title]) => el("option", { value: key, textContent: title })));
+  })().catch((error) => { conversationFilters = null; throw error; });
+  return conversationFilters;
 }
 
+// Opening the tab and choosing a filter may each ask for the list; only the latest answer is shown.
+let conversationListAsked = 0;
+
 async function loadConversations() {
+  const asked = ++conversationListAsked;
   await guarded(async () => {
     await fillConversationFilters();
     const data = await apiJson(`conversations?${conversationQuery()}`);
+    if (asked !== conversationListAsked) return;
     const ratings = { satisfied: "满意", neutral: "一般", unsatisfied: "不满意" };
     $("#conversation-list").replaceChildren(...data.conversations.map((c) => {
       const marks = [c.handed_off ? "转人工" : "", c.live_chat ? "在线人工" : "", c.rating ? `评价：${ratings[c.rating] || c.rating}` : ""]
