@@ -13,7 +13,7 @@ from tests.live.test_live_chat_browser import ASK_PERSON, new_page
 
 
 def test_the_viewer_shows_a_live_chat_with_the_agents_messages(browser, ops, console):
-    token = ops.new_agent("小周", ["alipay"])
+    token = ops.new_agent("小钱", ["alipay"])
     customer_problems, operator_problems = PageProblems(), PageProblems()
     customer = new_page(browser, customer_problems)
     operator = new_page(browser, operator_problems)
@@ -27,8 +27,8 @@ def test_the_viewer_shows_a_live_chat_with_the_agents_messages(browser, ops, con
         conversation = ops.ok("GET", "agent/queue", token)["items"][0]["conversation"]
         ops.ok("POST", "agent/take", token, {"conversation": conversation})
         messages = f"agent/conversations/{conversation}/messages"
-        ops.ok("POST", messages, token, {"text": "您好，我是小周，请问是哪一笔转账？"})
-        expect(customer.locator(BOT).filter(has_text="客服小周：您好")).to_have_count(1)
+        ops.ok("POST", messages, token, {"text": "您好，我是小钱，请问是哪一笔转账？"})
+        expect(customer.locator(BOT).filter(has_text="客服小钱：您好")).to_have_count(1)
         chat.say("昨天下午转出的那笔")
         ops.wait_for_message(token, conversation, "昨天下午", "customer")
         ops.ok("POST", messages, token, {"text": "查到了，两小时内到账。"})
@@ -48,11 +48,11 @@ def test_the_viewer_shows_a_live_chat_with_the_agents_messages(browser, ops, con
         transcript = operator.locator("#transcript")
         agent = transcript.locator(".turn.agent")
         expect(agent).to_have_count(2)
-        expect(agent.first).to_contain_text("客服小周：您好，我是小周，请问是哪一笔转账？")
+        expect(agent.first).to_contain_text("客服小钱：您好，我是小钱，请问是哪一笔转账？")
         expect(agent.last).to_contain_text("查到了，两小时内到账。")
         to_agent = transcript.locator(".turn.user", has_text="昨天下午转出的那笔")
         expect(to_agent).to_contain_text("写给人工客服")
-        expect(transcript.locator(".turn.notice", has_text="客服小周已接入")).to_have_count(1)
+        expect(transcript.locator(".turn.notice", has_text="客服小钱已接入")).to_have_count(1)
         expect(transcript).not_to_contain_text("/greet")
         expect(transcript).not_to_contain_text("/live_chat_")
         # in time order: the agent's first message before the customer's reply to it, before the agent's answer
