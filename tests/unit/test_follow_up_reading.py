@@ -178,9 +178,9 @@ async def test_a_hedged_answer_offers_the_other_topics(domain):
     assert [b["payload"] for b in messages[-1]["buttons"]] == ["/bill_error", "/duplicate_charge"]
 
 
-async def test_a_clarification_puts_the_conversations_service_first(domain):
+async def test_a_clarification_puts_the_conversations_topic_and_service_first(domain):
     ranking = [{"name": "interest_fees", "confidence": 0.3}, {"name": "spare_parts", "confidence": 0.25},
                {"name": "after_sales_repair", "confidence": 0.2}]
     slots = {"topic": "after_sales_repair", "product": "xiaomi_after_sales"}
     messages, _ = await run(ActionClarify(), sdk_tracker(None, ranking=ranking, slots=slots), domain)
-    assert [b["payload"] for b in messages[0]["buttons"]] == ["/spare_parts", "/after_sales_repair", "/interest_fees"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/after_sales_repair", "/spare_parts", "/interest_fees"]
