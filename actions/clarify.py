@@ -47,8 +47,9 @@ class ActionClarify(Action):
             return [SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0)]
 
         ranking = tracker.latest_message.get("intent_ranking", [])
-        product = tracker.get_slot(PRODUCT_SLOT) if tracker.get_slot(TOPIC_SLOT) else None
-        names = choice_intents(ranking, knowledge.intent_titles, service_order(knowledge, product))
+        topic = tracker.get_slot(TOPIC_SLOT)
+        product = tracker.get_slot(PRODUCT_SLOT) if topic else None
+        names = choice_intents(ranking, knowledge.intent_titles, context_order(knowledge, topic, product))
         hedged = hedge_topic(ranking, hedgeable(knowledge))
         if hedged:
             product = resolve_product(tracker, knowledge, hedged)
@@ -81,17 +82,19 @@ def choice_intents(ranking: List[Dict[str, Any]], intent_titles: Dict[str, str],
     return sorted(likely, key=order)[:MAX_CHOICES] if order else likely[:MAX_CHOICES]
 
 
-def service_order(knowledge: Knowledge, product: Optional[str]) -> Optional[Callable[[str], int]]:
-    """With a service in the conversation: its own topics first (default_product in intents.yml), then topics of any
-    service, then another service's (after a repair, 配件购买 before 利息和费用)."""
-    services = [service.key for service in knowledge.services_for(product)]
-    if not services:
+def context_order(knowledge: Knowledge, topic: Optional[str], product: Optional[str]) -> Optional[Callable[[str], int]]:
+    """With a topic in the conversation: that topic first, then its service's own topics (default_product in
+    intents.yml), then topics of any service, then another service's (after a repair, 配件购买 before 利息和费用)."""
+    if not topic:
         return None
+    services = [service.key for service in knowledge.services_for(product)]
 
     def rank(name: str) -> int:
+        if name == topic:
+            return 0
         entry = knowledge.topics.get(name)
         default = entry.default_product if entry else None
-        return 0 if default in services else 1 if default is None else 2
+        return 1 if default in services else 2 if default is None else 3
 
     return rank
 

@@ -157,6 +157,26 @@ def test_is_this_number_real_after_a_hotline_card_checks_the_line_just_given(con
     assert "95188" in answer and "官方客服热线" in answer and "诈骗" not in answer
 
 
+# 6. Clarification ordered by the conversation -------------------------------------------------------------------
+
+def buttons(conversation: Conversation, message: str) -> list:
+    return [b["payload"] for reply in conversation.say(message) for b in reply.get("buttons") or []]
+
+
+def test_a_clarification_puts_the_topic_just_answered_first(conversation):
+    alone = buttons(Conversation(conversation.server), "钱的问题")
+    conversation.say("随星借还款失败了")
+    after_repayment = buttons(conversation, "钱的问题")
+    assert sorted(alone) == sorted(after_repayment) and after_repayment[0] == "/repayment_failure"
+
+
+def test_after_a_loan_answer_repair_topics_come_last(conversation):
+    conversation.say("随星借还款失败了")
+    offered = buttons(conversation, "机子歇菜了")
+    repair = [i for i, payload in enumerate(offered) if payload in ("/repair_progress", "/after_sales_repair")]
+    assert repair and min(repair) > max(i for i, p in enumerate(offered) if i not in repair)
+
+
 # 7. Context does not stick where it should not -------------------------------------------------------------------
 
 def test_a_new_clear_question_wins_over_the_old_topic(conversation):

@@ -178,9 +178,34 @@ async def test_a_hedged_answer_offers_the_other_topics(domain):
     assert [b["payload"] for b in messages[-1]["buttons"]] == ["/bill_error", "/duplicate_charge"]
 
 
-async def test_a_clarification_puts_the_conversations_service_first(domain):
+async def test_a_clarification_puts_the_conversations_topic_and_service_first(domain):
     ranking = [{"name": "interest_fees", "confidence": 0.3}, {"name": "spare_parts", "confidence": 0.25},
                {"name": "after_sales_repair", "confidence": 0.2}]
     slots = {"topic": "after_sales_repair", "product": "xiaomi_after_sales"}
     messages, _ = await run(ActionClarify(), sdk_tracker(None, ranking=ranking, slots=slots), domain)
-    assert [b["payload"] for b in messages[0]["buttons"]] == ["/spare_parts", "/after_sales_repair", "/interest_fees"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/after_sales_repair", "/spare_parts", "/interest_fees"]
+
+
+# The follow-up set of `make eval` -------------------------------------------------------------------------------
+
+REAL_DEV = ROOT.parent / "shared" / "real-customers" / "dev.tsv"
+
+
+def test_the_follow_up_set_names_known_topics_and_services():
+    from eval.follow_ups import load_set
+
+    knowledge = load_knowledge()
+    conversations = load_set()
+    assert len(conversations) >= 120
+    for item in conversations:
+        assert item["topic"] in knowledge.intents and item.get("service") in (None, *knowledge.services)
+
+
+@pytest.mark.skipif(not REAL_DEV.is_file(), reason="the real customers' questions (../shared) are not here")
+def test_the_follow_up_set_copies_no_real_customer_question():
+    from common.text import normalize
+    from eval.common import load_real_dev
+    from eval.follow_ups import load_set
+
+    real = {normalize(text) for text, _ in load_real_dev(REAL_DEV)}
+    assert sorted({normalize(turn) for item in load_set() for turn in item["turns"]} & real) == []
