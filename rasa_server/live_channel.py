@@ -151,6 +151,7 @@ class LiveChatChannel:
                 await session_request(sid, data)
                 if isinstance(data, dict) and isinstance(data.get("session_id"), str):
                     self.sockets[sid] = data["session_id"]
+                    self._signalled.set()  # a page (re)connected: what it missed, at once
                     if self._poller is None or self._poller.done():
                         self._poller = asyncio.create_task(self._deliver_forever())
                     await self._page_opened(sid, data["session_id"])
@@ -357,12 +358,11 @@ class LiveChatChannel:
             except asyncio.TimeoutError:
                 pass
             self._signalled.clear()
-            try:
-                await self._sweep()
-                await self._deliver_once()
-                await self._deliver_ticket_replies()
-            except Exception:  # the store is unreachable for now: try again on the next round
-                logger.exception("Live chat delivery failed")
+            for step in (self._sweep, self._deliver_once, self._deliver_ticket_replies):
+                try:
+                    await step()
+                except Exception:  # the store is unreachable for now: try again on the next round
+                    logger.exception("Live chat delivery failed (%s)", step.__name__)
 
     async def _listen(self, signal: live_signal.LiveSignal) -> None:
         """Wakes the delivery loop when the page server signals a conversation connected here; subscribes again
