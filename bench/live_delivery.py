@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import tempfile
 import threading
@@ -107,6 +108,7 @@ def measure(signal: bool, chats: int, messages: int) -> Dict[str, Any]:
         for customer in customers:
             customer.close()
         cluster.stop()
+    shutil.rmtree(workdir)  # kept (logs, database) when the run failed
 
 
 def main() -> None:
