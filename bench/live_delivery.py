@@ -101,14 +101,15 @@ def measure(signal: bool, chats: int, messages: int) -> Dict[str, Any]:
         with ThreadPoolExecutor(chats) as pool:
             delays = [delay for times in pool.map(exchange, pairs) for delay in times]
         beat_stop.set()
-        return {"mode": "Redis signal" if signal else "polling every second", "chats": chats,
-                "messages": len(delays), "p50_ms": round(statistics.median(delays) * 1000),
-                "p95_ms": round(percentile(delays, 0.95) * 1000), "max_ms": round(max(delays) * 1000)}
+        result = {"mode": "Redis signal" if signal else "polling every second", "chats": chats,
+                  "messages": len(delays), "p50_ms": round(statistics.median(delays) * 1000),
+                  "p95_ms": round(percentile(delays, 0.95) * 1000), "max_ms": round(max(delays) * 1000)}
     finally:
         for customer in customers:
             customer.close()
         cluster.stop()
     shutil.rmtree(workdir)  # kept (logs, database) when the run failed
+    return result
 
 
 def main() -> None:
