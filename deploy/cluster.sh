@@ -60,6 +60,8 @@ if [[ -z "${REDIS_URL:-}" ]]; then
   REDIS_URL="redis://127.0.0.1:$REDIS_PORT/1"
 fi
 export LOCK_STORE_URL="$REDIS_URL"
+# Live chat: the page server signals the replicas when an agent's message is stored (common/live_signal.py).
+export LIVE_CHAT_REDIS_URL="${LIVE_CHAT_REDIS_URL-$REDIS_URL}"
 ENDPOINTS="$CLUSTER_DIR/endpoints.yml"
 cat endpoints.yml endpoints-redis-lock.yml > "$ENDPOINTS"
 

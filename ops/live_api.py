@@ -38,9 +38,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from aiohttp import web
 
-from common import live_chat, tickets
+from common import live_chat, live_signal, tickets
 from common.knowledge import Knowledge
 from common.live_chat import Agent, Chat, LiveChats
+from common.live_signal import LiveSignal
 from common.quick_replies import QuickReplies
 from common.tickets import Ticket, Tickets
 from ops.json_api import json_error, json_object
@@ -90,12 +91,21 @@ class AgentAPI:
     stores, opened on first use."""
 
     def __init__(self, knowledge: Knowledge, live: Callable[[], LiveChats], events: Callable[[], TrackerEvents],
-                 tickets: Callable[[], Tickets], quick: Callable[[], QuickReplies]):
+                 tickets: Callable[[], Tickets], quick: Callable[[], QuickReplies], signal: Optional[LiveSignal]):
         self.knowledge = knowledge
         self.live = live
         self.events = events
         self.tickets = tickets
         self.quick = quick
+        self.signal = signal  # wakes the Rasa processes under make cluster (common/live_signal.py)
+
+    async def store_message(self, chat: Chat, sender: str, text: str, kind: str = live_chat.TEXT,
+                            agent_id: Optional[int] = None) -> live_chat.Message:
+        """Stores a message of the chat, then signals the Rasa processes to deliver it."""
+        stored = await asyncio.to_thread(self.live().add_message, chat, sender, text, kind, agent_id)
+        if self.signal is not None:
+            await self.signal.publish(chat.conversation)
+        return stored
 
     def agent_of(self, request: web.Request) -> Agent:
         return request[AGENT_KEY]
@@ -220,8 +230,8 @@ class AgentAPI:
             raise json_error(web.HTTPConflict, f"you have {agent.max_chats} chats already, your most at once")
         if chat.state != live_chat.QUEUED or not await asyncio.to_thread(self.live().take, chat, agent):
             raise json_error(web.HTTPConflict, "this conversation is not waiting in the queue any more")
-        await asyncio.to_thread(self.live().add_message, chat, live_chat.BOT,
-                                self.knowledge.template("live_taken", name=agent.name), live_chat.TAKEN)
+        await self.store_message(chat, live_chat.BOT, self.knowledge.template("live_taken", name=agent.name),
+                                 live_chat.TAKEN)
         return web.json_response(await self.chat_view(chat), dumps=_dumps)
 
     async def chat_view(self, chat: Chat) -> Dict[str, Any]:
@@ -267,8 +277,7 @@ class AgentAPI:
         text = (await json_object(request)).get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
             raise json_error(web.HTTPBadRequest, f"text must be a text of 1 to {MAX_TEXT} characters")
-        sent = await asyncio.to_thread(self.live().add_message, chat, live_chat.AGENT, text.strip(),
-                                       agent_id=self.agent_of(request).id)
+        sent = await self.store_message(chat, live_chat.AGENT, text.strip(), agent_id=self.agent_of(request).id)
         return web.json_response(sent.as_dict(), status=201, dumps=_dumps)
 
     async def typing(self, request: web.Request) -> web.Response:
@@ -306,8 +315,8 @@ class AgentAPI:
                 raise json_error(web.HTTPConflict, f"{to.name} has as many chats as they may have at once")
             if not await asyncio.to_thread(self.live().transfer_to_agent, chat, to):
                 raise json_error(web.HTTPConflict, "this live chat is already over")
-            await asyncio.to_thread(self.live().add_message, chat, live_chat.BOT,
-                                    self.knowledge.template("live_transferred_to_agent", name=to.name), live_chat.TAKEN)
+            told = self.knowledge.template("live_transferred_to_agent", name=to.name)
+            await self.store_message(chat, live_chat.BOT, told, live_chat.TAKEN)
             return web.json_response({"conversation": chat.conversation, "agent": to.name}, dumps=_dumps)
         service = self.knowledge.services.get(body.get("service")) if isinstance(body.get("service"), str) else None
         if service is None:
@@ -316,7 +325,7 @@ class AgentAPI:
         if moved is None:
             raise json_error(web.HTTPConflict, "this live chat is already over")
         position = await asyncio.to_thread(self.live().position, moved)
-        await asyncio.to_thread(self.live().add_message, moved, live_chat.BOT, self.knowledge.template(
+        await self.store_message(moved, live_chat.BOT, self.knowledge.template(
             "live_transferred_to_service", service=service.short_name, position=str(position)), live_chat.REQUEUED)
         return web.json_response({"conversation": chat.conversation, "service": service.key}, dumps=_dumps)
 
@@ -326,7 +335,7 @@ class AgentAPI:
             if not await asyncio.to_thread(self.live().close, chat, state):
                 raise json_error(web.HTTPConflict, "this live chat is already over")
             notice = self.knowledge.template(template)
-            await asyncio.to_thread(self.live().add_message, chat, live_chat.BOT, notice, kind)
+            await self.store_message(chat, live_chat.BOT, notice, kind)
             return web.json_response({"conversation": chat.conversation, "state": state})
 
         return close
@@ -372,6 +381,8 @@ class AgentAPI:
         agent = request.get(AGENT_KEY)
         if not await asyncio.to_thread(self.tickets().reply, ticket, text.strip(), agent.name if agent else ""):
             raise json_error(web.HTTPConflict, "this ticket is closed")
+        if self.signal is not None:
+            await self.signal.publish(ticket.conversation)
         return web.json_response(self.ticket_dict(await asyncio.to_thread(self.tickets().ticket, ticket.id)),
                                  dumps=_dumps)
 
@@ -433,7 +444,8 @@ class AgentAPI:
 def add_live_chat_api(app: web.Application, prefix: str, knowledge: Knowledge, live: Callable[[], LiveChats],
                       events: Callable[[], TrackerEvents], tickets_store: Callable[[], Tickets],
                       quick: Callable[[], QuickReplies]) -> None:
-    api = AgentAPI(knowledge, live, events, tickets_store, quick)
+    signal_url = live_signal.url_from_env()
+    api = AgentAPI(knowledge, live, events, tickets_store, quick, LiveSignal(signal_url) if signal_url else None)
     agent_prefix = prefix + "agent/"
     app.router.add_get(prefix + "agents", api.list_agents)
     app.router.add_post(prefix + "agents", api.create_agent)

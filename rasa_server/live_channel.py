@@ -7,8 +7,10 @@ agent through the live-chat store (common/live_chat.py). When the chat is over t
 ConversationResumed and the bot answers again.
 
 The agent writes into the store from the page server. Every Rasa process sends the store's new messages
-to the sockets connected to it, polling every POLL_S: a message is marked delivered only once it was sent,
-so when a replica dies the page reconnects to another one, which sends whatever was not sent yet. On the same
+to the sockets connected to it: at once when the page server signals them (Redis pub/sub under make cluster,
+common/live_signal.py), and on a round every POLL_S (every FALLBACK_POLL_S with the signal). A message is
+marked delivered only once it was sent, so when a replica dies the page reconnects to another one, which sends
+whatever was not sent yet. On the same
 round it runs the store's sweep (requeue a chat whose agent left, tell queued customers nobody is left,
 offer 留言 after a long wait or a silent agent) and sends agents' replies to 留言 (common/tickets.py).
 
@@ -32,7 +34,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import BotUttered, ConversationPaused, ConversationResumed, Event
 
-from common import live_chat, tickets
+from common import live_chat, live_signal, tickets
 from common.knowledge import Knowledge, Service, load_knowledge
 from common.live_chat import CONTROL_PREFIX, LiveChats, ticket_payload
 from common.text import find_phone_numbers, normalize
@@ -125,6 +127,9 @@ class LiveChatChannel:
         self._store: Optional[LiveChats] = None
         self._tickets: Optional[Tickets] = None
         self._poller: Optional[asyncio.Task] = None
+        self._listener: Optional[asyncio.Task] = None
+        self._signalled = asyncio.Event()  # a conversation connected here has new messages
+        self._signal_url = live_signal.url_from_env()
 
     def store(self) -> LiveChats:
         if self._store is None:
@@ -146,6 +151,7 @@ class LiveChatChannel:
                 await session_request(sid, data)
                 if isinstance(data, dict) and isinstance(data.get("session_id"), str):
                     self.sockets[sid] = data["session_id"]
+                    self._signalled.set()  # a page (re)connected: what it missed, at once
                     if self._poller is None or self._poller.done():
                         self._poller = asyncio.create_task(self._deliver_forever())
                     await self._page_opened(sid, data["session_id"])
@@ -343,14 +349,33 @@ class LiveChatChannel:
     # ---------- delivery of the agent's messages ----------
 
     async def _deliver_forever(self) -> None:
+        if self._signal_url and (self._listener is None or self._listener.done()):
+            self._listener = asyncio.create_task(self._listen(live_signal.LiveSignal(self._signal_url)))
         while self.sockets:
-            await asyncio.sleep(POLL_S)
+            wait_s = live_signal.FALLBACK_POLL_S if self._signal_url else POLL_S
             try:
-                await self._sweep()
-                await self._deliver_once()
-                await self._deliver_ticket_replies()
-            except Exception:  # the store is unreachable for now: try again on the next round
-                logger.exception("Live chat delivery failed")
+                await asyncio.wait_for(self._signalled.wait(), wait_s)
+            except asyncio.TimeoutError:
+                pass
+            self._signalled.clear()
+            for step in (self._sweep, self._deliver_once, self._deliver_ticket_replies):
+                try:
+                    await step()
+                except Exception:  # the store is unreachable for now: try again on the next round
+                    logger.exception("Live chat delivery failed (%s)", step.__name__)
+
+    async def _listen(self, signal: live_signal.LiveSignal) -> None:
+        """Wakes the delivery loop when the page server signals a conversation connected here; subscribes again
+        after a Redis failure (meanwhile the slow rounds deliver)."""
+        while True:
+            try:
+                async for conversation in signal.conversations():
+                    if conversation in self.sockets.values():
+                        self._signalled.set()
+            except Exception:  # Redis is down or restarting
+                logger.warning("Live chat: the delivery signal is lost for now; delivering every %s s",
+                               live_signal.FALLBACK_POLL_S, exc_info=True)
+                await asyncio.sleep(live_signal.FALLBACK_POLL_S)
 
     async def _sweep(self) -> None:
         """The notices that are due, as messages of the chats (delivered below, with their buttons)."""
