@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Dict, Iterable, List, Optional, Set
 
-from common.conversation import CLARIFY_ACTION, CLARIFY_ATTEMPTS_SLOT, HANDOFF_KEY
+from common.conversation import CLARIFY_ACTION, CLARIFY_ATTEMPTS_SLOT, FOLLOW_UP_ACTION, HANDOFF_KEY
 from common.knowledge import ANSWER_ACTION, SERVICE_TIMEZONE, Knowledge, Service, UnofficialNumber, load_knowledge
 from common.text import format_phone, normalize
 from ops.masking import mask_for_display
@@ -23,6 +23,8 @@ from ops.masking import mask_for_display
 # and the next line. Other replies that list hotlines (hours, the give-up, the outage) begin otherwise.
 _LEGACY_CARD = re.compile(r"^[^\n]*官方客服热线：\[[^\]\n]+\]\(tel:(\d+)\)\n")
 DECLINE_ACTION = "utter_out_of_scope"
+# A self-help answer with 解决了 / 没解决: to a problem, or to a follow-up about it (要多少钱, 那借呗呢).
+ANSWERING_ACTIONS = (ANSWER_ACTION, FOLLOW_UP_ACTION)
 FALLBACK_INTENT = "nlu_fallback"
 RESOLVED_INTENT, UNRESOLVED_INTENT = "affirm", "deny"  # the 解决了 / 没解决 buttons' payloads
 COMPLAINT_INTENT = "complaint"
@@ -142,7 +144,7 @@ def turns_of(conversation: str, events: Iterable[Dict[str, Any]]) -> List[Turn]:
 
 def _answer_feedback(turn: Turn) -> Optional[str]:
     """RESOLVED_INTENT or UNRESOLVED_INTENT when this message is a click on a self-help answer's buttons."""
-    if turn.previous_action == ANSWER_ACTION and turn.intent in (RESOLVED_INTENT, UNRESOLVED_INTENT):
+    if turn.previous_action in ANSWERING_ACTIONS and turn.intent in (RESOLVED_INTENT, UNRESOLVED_INTENT):
         return turn.intent
     return None
 
@@ -199,7 +201,7 @@ def summary(conversations: Dict[str, List[Dict[str, Any]]], period: Period, know
         intents[turn.intent] += 1
         intents_by_day[turn.intent][moment.date().isoformat()] += 1
         feedback[_answer_feedback(turn)] += 1
-        answers += turn.actions.count(ANSWER_ACTION)
+        answers += sum(turn.actions.count(action) for action in ANSWERING_ACTIONS)
         declines += turn.actions.count(DECLINE_ACTION)
         if turn.clarify_attempts is not None:
             if turn.clarify_attempts > 0:
@@ -372,7 +374,7 @@ def review_candidates(
             signal = _follow_up_signal(turn, turns[index + 1] if index + 1 < len(turns) else None)
             if signal is None:
                 continue
-            answered = ANSWER_ACTION in turn.actions
+            answered = any(action in turn.actions for action in ANSWERING_ACTIONS)
             if answered and signal != "rephrased" and (turn.is_click or turn.confidence >= SURE):
                 found[id(turn)] = ReviewCandidate(turn, NOT_ENOUGH, signal)
             elif typed:

@@ -7,6 +7,7 @@ import itertools
 from datetime import date
 from typing import Any, Dict, List, Optional
 
+from common.knowledge import load_knowledge
 from ops import inbox, metrics
 
 DAY = metrics.Period(date(2026, 11, 2), date(2026, 11, 2))
@@ -121,3 +122,12 @@ def test_low_confidence_and_declined_are_kept():
     assert candidates(user("这个咋整", "login_failure", 0.41), *answer(),
                       user("怎么申请信用卡", "out_of_scope", 0.9), action("utter_out_of_scope"), bot("帮不上")) == {
         "这个咋整": ("low_confidence", None), "怎么申请信用卡": ("declined", None)}
+
+
+def test_a_follow_up_answer_counts_as_an_answer_and_its_feedback_as_feedback():
+    """「费用是？」 after a repair answer is answered by action_follow_up: its 没解决 is the answer's feedback."""
+    events = [user("手机屏幕摔碎了", "after_sales_repair", 0.97), *answer(),
+              user("费用是？", "nlu_fallback", 0.4), action("action_follow_up"), bot("维修收不收费…"),
+              action("action_listen"), user("/deny", "deny", 1.0)]
+    figures = metrics.summary({"c1": events}, DAY, load_knowledge())
+    assert (figures["answers"], figures["unresolved"]) == (2, 1)
