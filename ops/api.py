@@ -298,7 +298,31 @@ class ConsoleAPI:
 
     async def operator_list(self, request: web.Request) -> web.Response:
         operators = await asyncio.to_thread(self.operators.all)
-        return web.json_response({"items": [{"id": o.id, "name": o.name} for o in operators]}, dumps=_dumps)
+        return web.json_response({"items": [{"id": o.id, "name": o.name, "disabled": o.disabled} for o in operators]},
+                                 dumps=_dumps)
+
+    @staticmethod
+    def operator_id_of(request: web.Request) -> int:
+        try:
+            return int(request.match_info["operator_id"])
+        except ValueError:
+            raise json_error(web.HTTPNotFound, "no such operator") from None
+
+    async def edit_operator(self, request: web.Request) -> web.Response:
+        disabled = (await json_object(request)).get("disabled")
+        if not isinstance(disabled, bool):
+            raise json_error(web.HTTPBadRequest, "disabled must be true or false")
+        operator_id = self.operator_id_of(request)
+        if not await asyncio.to_thread(self.operators.set_disabled, operator_id, disabled):
+            raise json_error(web.HTTPNotFound, "no such operator")
+        return web.json_response({"id": operator_id, "disabled": disabled})
+
+    async def rekey_operator(self, request: web.Request) -> web.Response:
+        operator_id = self.operator_id_of(request)
+        token = await asyncio.to_thread(self.operators.new_token, operator_id)
+        if token is None:
+            raise json_error(web.HTTPNotFound, "no such operator")
+        return web.json_response({"id": operator_id, "token": token})
 
 
 def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
@@ -317,6 +341,8 @@ def add_console_api(app: web.Application, settings: ConsoleSettings) -> None:
     app.router.add_get(API_PREFIX + "me", api.whoami)
     app.router.add_post(API_PREFIX + "operators", api.create_operator)
     app.router.add_get(API_PREFIX + "operators", api.operator_list)
+    app.router.add_post(API_PREFIX + "operators/{operator_id}", api.edit_operator)
+    app.router.add_post(API_PREFIX + "operators/{operator_id}/token", api.rekey_operator)
     add_knowledge_api(app, API_PREFIX, KnowledgeAPI(api.knowledge, lambda: api.knowledge_store, lambda: api.reviews,
                                                     api.retrainer, settings.retrain.rasa_urls[0]))
 

@@ -1,8 +1,9 @@
 """Operator accounts: a name and a token each, so that the knowledge history says who published what.
 
-The console's own token (OPS_TOKEN or var/ops-token) stays the administrator's: only it creates operators (and
-agents). An operator's token opens the console like the administrator's, except those two calls. Only a
-hash of each token is stored (table `ops_operators` of the tracker database).
+The console's own token (OPS_TOKEN or var/ops-token) stays the administrator's: only it creates, disables and re-keys
+operators (and agents), in the 座席 tab or the API. An operator's token opens the console like the administrator's,
+except those calls. A disabled operator's token, or a replaced one, stops working at once. Only a hash of each token
+is stored (table `ops_operators` of the tracker database).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ operators_table = sa.Table(
     sa.Column("name", sa.String(64), nullable=False, unique=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # sha256 of the token, never the token
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
 )
 
 
@@ -34,6 +36,7 @@ operators_table = sa.Table(
 class Operator:
     id: int
     name: str
+    disabled: bool = False
 
 
 class NameTaken(ValueError):
@@ -61,11 +64,26 @@ class Operators:
             return None
         with self.engine.connect() as connection:
             row = connection.execute(sa.select(operators_table.c.id, operators_table.c.name)
-                                     .where(operators_table.c.token_hash == token_hash(token))).first()
+                                     .where(operators_table.c.token_hash == token_hash(token),
+                                            operators_table.c.disabled.is_(False))).first()
         return Operator(row.id, row.name) if row else None
 
     def all(self) -> List[Operator]:
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.select(operators_table.c.id, operators_table.c.name)
-                                      .order_by(operators_table.c.id)).all()
-        return [Operator(row.id, row.name) for row in rows]
+            rows = connection.execute(sa.select(operators_table.c.id, operators_table.c.name,
+                                                operators_table.c.disabled).order_by(operators_table.c.id)).all()
+        return [Operator(row.id, row.name, bool(row.disabled)) for row in rows]
+
+    def set_disabled(self, operator_id: int, disabled: bool) -> bool:
+        """False when there is no such operator."""
+        with self.engine.begin() as connection:
+            return connection.execute(operators_table.update().where(operators_table.c.id == operator_id)
+                                      .values(disabled=disabled)).rowcount > 0
+
+    def new_token(self, operator_id: int) -> Optional[str]:
+        """A new token for the operator, the old one invalid from now on; None when there is no such operator."""
+        token = secrets.token_urlsafe(24)
+        with self.engine.begin() as connection:
+            changed = connection.execute(operators_table.update().where(operators_table.c.id == operator_id)
+                                         .values(token_hash=token_hash(token))).rowcount
+        return token if changed else None

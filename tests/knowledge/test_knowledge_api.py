@@ -231,3 +231,24 @@ def test_the_dashboard_and_the_inbox_show_the_published_titles(console, assistan
     assert "扣了两次钱" in [t["title"] for t in topics] and "重复扣款" not in [t["title"] for t in topics]
     labels = call(console, "inbox")[1]["labels"]
     assert {"intent": "duplicate_charge", "title": "扣了两次钱"} in labels
+
+
+def test_the_administrator_disables_and_rekeys_an_operator_and_the_old_token_stops_at_once(console):
+    created = call(console, "operators", method="POST", body={"name": "小孟"})[1]
+    token, operator_id = created["token"], created["id"]
+    assert call(console, "me", token=token)[0] == 200
+    assert call(console, f"operators/{operator_id}", token=token, method="POST", body={"disabled": True})[0] == 403
+
+    assert call(console, f"operators/{operator_id}", method="POST", body={"disabled": True})[0] == 200
+    assert call(console, "me", token=token)[0] == 401  # a colleague who left: locked out at once
+    listed = {o["name"]: o for o in call(console, "operators")[1]["items"]}
+    assert listed["小孟"]["disabled"] is True
+    assert call(console, f"operators/{operator_id}", method="POST", body={"disabled": False})[0] == 200
+    assert call(console, "me", token=token)[0] == 200
+
+    status, rekeyed = call(console, f"operators/{operator_id}/token", method="POST", body={})
+    assert status == 200 and rekeyed["token"] != token
+    assert call(console, "me", token=token)[0] == 401  # a leaked token, replaced
+    assert call(console, "me", token=rekeyed["token"])[1] == {"name": "小孟", "admin": False}
+    assert call(console, "operators/9999/token", method="POST", body={})[0] == 404
+    assert call(console, f"operators/{operator_id}", method="POST", body={"disabled": "yes"})[0] == 400

@@ -169,6 +169,45 @@ def test_agents_in_the_console_form(browser, console, ops):
         page.context.close()
 
 
+def test_the_administrator_keeps_operator_accounts_in_the_console(browser, console, ops):
+    """运营账号 in 座席: created with a token shown once, disabled (the token stops at once) and re-keyed; an
+    operator's own token does not see the card."""
+    problems = PageProblems()
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    watch(page, problems)
+    name = unique("运营")
+    try:
+        page.goto(f"{console.url}/ops/")
+        page.fill("#token", OPS_TOKEN)
+        page.click("#login-form button[type=submit]")
+        page.click(".tab[data-tab=agents]")
+        page.fill("#operator-form-name", name)
+        page.click("#operator-form button[type=submit]")
+        expect(page.locator("#operator-token-box")).to_be_visible()
+        token = page.locator("#operator-token").inner_text()
+        assert ops.ok("GET", "me", token) == {"name": name, "admin": False}
+
+        row = page.locator("#operators-table tbody tr").filter(has=page.locator("td.name", has_text=name))
+        row.get_by_role("button", name="停用").click()
+        expect(row.locator(".state-cell")).to_have_text("已停用")
+        assert ops.call("GET", "me", token)[0] == 401
+        row.get_by_role("button", name="启用").click()
+        expect(row.locator(".state-cell")).to_have_text("可用")
+        row.get_by_role("button", name="重置令牌").click()
+        expect(page.locator("#operator-token")).not_to_have_text(token)
+        assert ops.call("GET", "me", token)[0] == 401
+        new_token = page.locator("#operator-token").inner_text()
+        assert_page_clean(problems)
+
+        page.click("#logout")
+        page.fill("#token", new_token)
+        page.click("#login-form button[type=submit]")
+        page.click(".tab[data-tab=agents]")
+        expect(page.locator("#operators-card")).to_be_hidden()
+    finally:
+        page.context.close()
+
+
 def join_queue(assistant, text: str = "天星金融的人工客服电话") -> Customer:
     customer = Customer(assistant.url)
     card = customer.wait_for("官方客服热线", customer.say(text))

@@ -1,5 +1,6 @@
 // 座席: the operator lists, creates, edits, disables and re-keys the live-chat agents (ops/live_api.py), and
-// sees who is online, their chats and the queues (refreshed every REFRESH_MS while the tab is shown).
+// sees who is online, their chats and the queues (refreshed every REFRESH_MS while the tab is shown); the
+// administrator does the same for the operators' own accounts (运营账号, ops/operators.py).
 // Uses ops.js's helpers ($, el, api, apiJson, guarded). Names and texts go in as textContent.
 "use strict";
 
@@ -18,6 +19,7 @@ async function loadAgents() {
     if (!$("#agent-form-services input")) {
       drawServiceChoices();
       await loadPhrases();
+      await loadOperators();
     }
   });
   agentsPage.timer = setTimeout(loadAgents, REFRESH_MS);
@@ -104,6 +106,59 @@ function showToken(token) {
   $("#agent-token-box").hidden = false;
 }
 
+// ---------- 运营账号: the operators' accounts, the administrator's only ----------
+
+async function loadOperators() {
+  const response = await api("operators");
+  $("#operators-card").hidden = !response.ok; // an operator's own token may not manage accounts
+  if (!response.ok) return;
+  const data = await response.json();
+  $("#operators-table tbody").replaceChildren(...data.items.map((operator) => {
+    const toggle = el("button", { textContent: operator.disabled ? "启用" : "停用" });
+    toggle.addEventListener("click", () => changeOperator(operator, `operators/${operator.id}`,
+      { disabled: !operator.disabled }, operator.disabled ? "已启用" : "已停用，令牌立即失效"));
+    const rekey = el("button", { textContent: "重置令牌" });
+    rekey.addEventListener("click", () => changeOperator(operator, `operators/${operator.id}/token`, {},
+      "已重置令牌，旧令牌已失效"));
+    return el("tr", {}, [
+      el("td", { className: "name", textContent: operator.name }),
+      el("td", { className: "state-cell", textContent: operator.disabled ? "已停用" : "可用" }),
+      el("td", {}, [toggle, rekey]),
+    ]);
+  }));
+}
+
+async function changeOperator(operator, path, body, done) {
+  await guarded(async () => {
+    const response = await api(path, { method: "POST", body: JSON.stringify(body) });
+    $("#operator-form-status").textContent = response.ok ? `${operator.name}：${done}。` : `操作失败（HTTP ${response.status}）`;
+    const answer = response.ok ? await response.json() : {};
+    showOperatorToken(answer.token);
+    await loadOperators();
+  });
+}
+
+async function createOperator(event) {
+  event.preventDefault();
+  const name = $("#operator-form-name").value.trim();
+  await guarded(async () => {
+    const response = await api("operators", { method: "POST", body: JSON.stringify({ name }) });
+    if (!response.ok) {
+      $("#operator-form-status").textContent = response.status === 409 ? "已经有这个名字的运营账号。" : `创建失败（HTTP ${response.status}）`;
+      return;
+    }
+    $("#operator-form-name").value = "";
+    $("#operator-form-status").textContent = `运营账号 ${name} 已创建。`;
+    showOperatorToken((await response.json()).token);
+    await loadOperators();
+  });
+}
+
+function showOperatorToken(token) {
+  $("#operator-token").textContent = token || "";
+  $("#operator-token-box").hidden = !token;
+}
+
 // ---------- 常用语: the agents' managed quick replies ----------
 
 async function loadPhrases() {
@@ -149,6 +204,7 @@ async function savePhrase(event) {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("#phrase-form").addEventListener("submit", savePhrase);
+  $("#operator-form").addEventListener("submit", createOperator);
   $("#phrase-new").addEventListener("click", () => editPhrase(null));
   $(".tab[data-tab=agents]").addEventListener("click", () => setTimeout(loadAgents)); // once the tab is shown
   $("#agent-form-new").addEventListener("click", () => editAgent(null));

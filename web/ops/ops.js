@@ -402,7 +402,8 @@ document.addEventListener("DOMContentLoaded", () => {
     $("#token").value = "";
     enter(true);
   });
-  $("#logout").addEventListener("click", () => showLogin());
+  // A fresh page: nothing the last token was allowed to see stays on screen for the next one.
+  $("#logout").addEventListener("click", () => { sessionStorage.removeItem(TOKEN_KEY); location.reload(); });
   for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => switchTab(button.dataset.tab));
   for (const button of document.querySelectorAll(".period")) {
     button.addEventListener("click", () => {
