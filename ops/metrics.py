@@ -23,8 +23,11 @@ from ops.masking import mask_for_display
 # and the next line. Other replies that list hotlines (hours, the give-up, the outage) begin otherwise.
 _LEGACY_CARD = re.compile(r"^[^\n]*官方客服热线：\[[^\]\n]+\]\(tel:(\d+)\)\n")
 DECLINE_ACTION = "utter_out_of_scope"
-# A self-help answer with 解决了 / 没解决: to a problem, or to a follow-up about it (要多少钱, 那借呗呢).
-ANSWERING_ACTIONS = (ANSWER_ACTION, FOLLOW_UP_ACTION)
+# A follow-up (要多少钱, 那借呗呢) answered with self-help and 解决了 / 没解决, as action_answer_problem answers; the
+# same action's other replies (a hotline card after 还是不行, a number check) are not answers.
+FOLLOW_UP_ANSWER = FOLLOW_UP_ACTION + ":answer"
+ANSWERING_ACTIONS = (ANSWER_ACTION, FOLLOW_UP_ANSWER)
+UNRESOLVED_PAYLOAD = "/deny"  # the 没解决 button that comes with every self-help answer
 FALLBACK_INTENT = "nlu_fallback"
 RESOLVED_INTENT, UNRESOLVED_INTENT = "affirm", "deny"  # the 解决了 / 没解决 buttons' payloads
 COMPLAINT_INTENT = "complaint"
@@ -133,6 +136,8 @@ def turns_of(conversation: str, events: Iterable[Dict[str, Any]]) -> List[Turn]:
             if turns:
                 turns[-1].actions.append(last_action)
         elif kind == "bot" and turns:
+            if last_action == FOLLOW_UP_ACTION and _offers_feedback(event):
+                last_action = turns[-1].actions[-1] = FOLLOW_UP_ANSWER
             turns[-1].replies.append(event.get("text") or "")
             handoff = _handoff_service(event)
             if handoff:
@@ -140,6 +145,11 @@ def turns_of(conversation: str, events: Iterable[Dict[str, Any]]) -> List[Turn]:
         elif kind == "slot" and turns and event.get("name") == CLARIFY_ATTEMPTS_SLOT and last_action == CLARIFY_ACTION:
             turns[-1].clarify_attempts = float(event.get("value") or 0)
     return turns
+
+
+def _offers_feedback(bot_event: Dict[str, Any]) -> bool:
+    buttons = (bot_event.get("data") or {}).get("buttons") or []
+    return any(button.get("payload") == UNRESOLVED_PAYLOAD for button in buttons)
 
 
 def _answer_feedback(turn: Turn) -> Optional[str]:

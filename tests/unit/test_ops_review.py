@@ -125,9 +125,14 @@ def test_low_confidence_and_declined_are_kept():
 
 
 def test_a_follow_up_answer_counts_as_an_answer_and_its_feedback_as_feedback():
-    """「费用是？」 after a repair answer is answered by action_follow_up: its 没解决 is the answer's feedback."""
+    """「费用是？」 after a repair answer is answered by action_follow_up with 解决了/没解决: an answer, and its 没解决
+    is the answer's feedback. The same action's hotline card after 「转人工」 is no answer."""
+    feedback_buttons = [{"title": "解决了", "payload": "/affirm"}, {"title": "没解决，找人工", "payload": "/deny"}]
     events = [user("手机屏幕摔碎了", "after_sales_repair", 0.97), *answer(),
-              user("费用是？", "nlu_fallback", 0.4), action("action_follow_up"), bot("维修收不收费…"),
-              action("action_listen"), user("/deny", "deny", 1.0)]
+              user("费用是？", "nlu_fallback", 0.4), action("action_follow_up"),
+              {**bot("维修收不收费…"), "data": {"buttons": feedback_buttons}}, action("action_listen"),
+              user("/deny", "deny", 1.0), action("action_handoff"), bot("热线"), action("action_listen"),
+              user("转人工", "nlu_fallback", 0.4), action("action_follow_up"), bot("小米售后官方客服热线"),
+              action("action_listen")]
     figures = metrics.summary({"c1": events}, DAY, load_knowledge())
     assert (figures["answers"], figures["unresolved"]) == (2, 1)
