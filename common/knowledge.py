@@ -80,7 +80,7 @@ class Intent:
 
     key: str
     kind: str
-    title: Optional[str] = None  # the clarification button's title (problems)
+    title: Optional[str] = None  # the clarification button's title (problems, and bot_challenge)
     action: Optional[str] = None
     response: Optional[str] = None
     any_language: bool = False
