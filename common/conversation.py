@@ -19,3 +19,7 @@ FOLLOW_UP_ACTION = "action_follow_up"
 ANSWER_TOPIC_KEY = "topic"
 ANSWER_SERVICE_KEY = "service"
 ANSWER_KIND_KEY = "follow_up"
+
+# In an intent_ranking entry of an embedded message (pipeline/cascade.py): that intent's share of the nearest
+# training examples' vote. action_clarify answers a topic under the threshold when they agree on it.
+NEIGHBOURS_KEY = "neighbours"

@@ -139,6 +139,7 @@ async def parse_real_dev(processor) -> List[Dict[str, Any]]:
     from rasa.core.channels.channel import UserMessage
 
     from actions.clarify import choice_intents, hedge_topic, hedgeable
+    from common.conversation import NEIGHBOURS_KEY
     from common.knowledge import load_knowledge
 
     titles, topics = load_knowledge().intent_titles, hedgeable(load_knowledge())
@@ -153,7 +154,9 @@ async def parse_real_dev(processor) -> List[Dict[str, Any]]:
         # 猜你想问: the best topic answered at once, the other choices offered under it
         item["hedged"] = hedge_topic(ranking, topics) if clarified else None
         item["choices"] = [c for c in choice_intents(ranking, titles) if c != item["hedged"]] if clarified else []
-        item["ranking"] = [[r["name"], round(r["confidence"], 4)] for r in ranking[:8] if r.get("name")]
+        # name, confidence and, for an embedded message, the nearest examples' share (eval/hedge_rule.py replays them)
+        item["ranking"] = [[r["name"], round(r["confidence"], 4), round(r.get(NEIGHBOURS_KEY, 0), 4)]
+                           for r in ranking[:8] if r.get("name")]
         results.append(item)
     return results
 

@@ -42,6 +42,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.special import log_softmax, softmax
 
+from common.conversation import NEIGHBOURS_KEY
 from pipeline.sentence_embeddings import embed_messages, embed_with_cache
 
 logger = logging.getLogger(__name__)
@@ -263,19 +264,27 @@ class CascadeIntentClassifier(GraphComponent, IntentClassifier):
             i for i, (message, p) in enumerate(zip(messages, probabilities, strict=True))
             if p.max() < sure or len(message.get(TEXT) or "") > longest
         ]
+        votes: Dict[int, np.ndarray] = {}
         if unsure:
             vectors = embed_messages([messages[i].get(TEXT) or "" for i in unsure])
             weight = self._config["neighbour_weight"]
-            probabilities[unsure] = (1 - weight) * self._full_model.probabilities(
-                counts[unsure], vectors * self._config["scale"]
-            ) + weight * self._neighbours.vote(
+            vote = self._neighbours.vote(
                 vectors, len(self._classes), self._config["neighbours"], self._config["neighbour_temperature"]
             )
+            probabilities[unsure] = (1 - weight) * self._full_model.probabilities(
+                counts[unsure], vectors * self._config["scale"]
+            ) + weight * vote
+            votes = dict(zip(unsure, vote, strict=True))
         probabilities = self._with_priors(probabilities)
-        for message, row in zip(messages, probabilities, strict=True):
+        for index, (message, row) in enumerate(zip(messages, probabilities, strict=True)):
             order = np.argsort(-row, kind="stable")[: self._config["ranking_length"]]
             ranking = [{"name": str(self._classes[i]), "confidence": float(row[i])} for i in order]
-            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT, dict(ranking[0]), add_to_output=True)
+            if index in votes:
+                # Each intent's share of the nearest examples' vote: when they are of one mind about a topic
+                # under the threshold, it was usually right (猜你想问, actions/clarify.py)
+                for entry, i in zip(ranking, order, strict=True):
+                    entry[NEIGHBOURS_KEY] = float(votes[index][i])
             message.set("intent_ranking", ranking, add_to_output=True)
         return messages
 

@@ -12,6 +12,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from common.conversation import NEIGHBOURS_KEY
 from pipeline.cascade import CascadeIntentClassifier, LinearModel, Neighbours
 from pipeline.sentence_embeddings import embed, embed_with_cache
 
@@ -91,6 +92,14 @@ def test_the_nearest_example_by_meaning_votes_for_the_paraphrase(trained):
     # With the vote as the whole answer and one voter, the nearest training example decides alone.
     message = trained(sure=1.1, neighbour_weight=1.0, neighbours=1)(PARAPHRASE)
     assert message.get(INTENT) == {"name": "withdrawal", "confidence": 1.0}
+
+
+def test_an_embedded_messages_ranking_says_how_far_the_nearest_examples_agree(trained):
+    # One voter: all of the vote goes to the nearest example's intent (猜你想问 reads it: actions/clarify.py).
+    ranking = trained(sure=1.1, neighbours=1)(PARAPHRASE).get("intent_ranking")
+    assert {r["name"]: r[NEIGHBOURS_KEY] for r in ranking} == {"withdrawal": 1.0, "phone_dead": 0.0, "greet": 0.0}
+    counts_alone = trained(sure=0.0)(PARAPHRASE).get("intent_ranking")
+    assert not any(NEIGHBOURS_KEY in r for r in counts_alone)
 
 
 def test_the_vote_weights_the_nearest_example_most():

@@ -166,6 +166,21 @@ def test_a_topic_far_enough_ahead_is_hedged_and_close_ones_are_not():
     assert hedge_topic(out_of_scope_first, topics) is None
 
 
+def test_a_topic_the_nearest_examples_agree_on_is_hedged_under_a_smaller_lead():
+    topics = hedgeable(load_knowledge())
+
+    def ranking(neighbours: float) -> list:
+        return [{"name": "nlu_fallback", "confidence": 0.7},
+                {"name": "quota_frozen", "confidence": 0.62, "neighbours": neighbours},
+                {"name": "payment_failure", "confidence": 0.3, "neighbours": 0.0}]
+
+    assert hedge_topic(ranking(0.95), topics) == "quota_frozen"
+    assert hedge_topic(ranking(0.4), topics) is None  # the examples disagree: ask
+    weaker = [{"name": "quota_frozen", "confidence": 0.5, "neighbours": 1.0},
+              {"name": "out_of_scope", "confidence": 0.3}]
+    assert hedge_topic(weaker, topics) is None
+
+
 async def test_a_hedged_answer_offers_the_other_topics(domain):
     ranking = [{"name": "withdrawal_failure", "confidence": 0.66}, {"name": "bill_error", "confidence": 0.12},
                {"name": "duplicate_charge", "confidence": 0.08}]
