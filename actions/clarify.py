@@ -21,14 +21,13 @@ MAX_ATTEMPTS = 2
 # (eval/changes.md); a fifth or sixth added nothing there.
 MAX_CHOICES = 4
 MIN_CHOICE_CONFIDENCE = 0.05
-# 猜你想问: under the NLU threshold, the best topic is still answered at once when it leads the next intent (out of
-# scope included) by HEDGE_LEAD, or when it has at least HEDGE_AT_LEAST and the nearest training examples agree on
-# it (at least HEDGE_NEIGHBOURS of their vote: pipeline/cascade.py). Chosen on real customers' questions
-# (`python -m eval.hedge_rule`, eval/changes.md). A lead of 0.5 answered 6 of them at once, all rightly; smaller
-# leads took out-of-scope questions for topics (0.4: declined 0.941 → 0.926), with no button that could put it
-# right. The neighbours' agreement told right from wrong better than the lead: 0.6 and 0.8 answered 4 more at
-# once (0.7-0.9 and 0.6-0.65 alike), one of them wrong with the right topic among its buttons, and no
-# out-of-scope one (0.55 took one).
+# 猜你想问: under the NLU threshold (config.yml), the best topic is still answered at once when it leads the next
+# intent (out of scope included) by HEDGE_LEAD, or when it has at least HEDGE_AT_LEAST and the nearest training
+# examples agree on it (HEDGE_NEIGHBOURS of their vote: pipeline/cascade.py). Chosen on real customers' questions
+# with the threshold (`python -m eval.hedge_rule`, eval/changes.md). A lead under 0.5 took out-of-scope questions
+# for topics (0.4: declined 0.941 → 0.926), with no button that could put it right. The neighbours' agreement told
+# right from wrong better than the lead: 0.6 / 0.8 answered most of what the threshold's rise from 0.7 to 0.76 took
+# away, rightly, and no out-of-scope question (0.55 took one; 0.7 answered one more wrongly, 0.9 two fewer rightly).
 HEDGE_LEAD = 0.5
 HEDGE_AT_LEAST = 0.6
 HEDGE_NEIGHBOURS = 0.8
