@@ -11,7 +11,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answer_topic
-from actions.replies import all_hotlines, knowledge_for, resolve_product
+from actions.fraud import check_numbers
+from actions.replies import all_hotlines, entity_values, knowledge_for, quoted_service, resolve_product
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, NEIGHBOURS_KEY, PRODUCT_SLOT, TOPIC_SLOT
 from common.knowledge import Knowledge
 
@@ -53,13 +54,18 @@ class ActionClarify(Action):
         topic = tracker.get_slot(TOPIC_SLOT)
         product = tracker.get_slot(PRODUCT_SLOT) if topic else None
         names = choice_intents(ranking, knowledge.intent_titles, context_order(knowledge, topic, product))
-        hedged = hedge_topic(ranking, hedgeable(knowledge))
+        numbers = list(dict.fromkeys(entity_values(tracker, "phone_number")))
+        hedged = hedge_topic(ranking, hedgeable(knowledge, quotes_number=bool(numbers)))
         if hedged:
             product = resolve_product(tracker, knowledge, hedged)
+            if hedged == "fraud_check":
+                answered = [SlotSet(TOPIC_SLOT, hedged), *check_numbers(dispatcher, knowledge, numbers, product,
+                                                                        hedged=True)]
+            else:
+                answered = answer_topic(dispatcher, knowledge, hedged, product, tracker, hedged=True)
             # No clarify_attempts event here: the console reads one set by action_clarify as a clarification (or,
             # at 0, as a second miss: ops/metrics.py), and this turn was answered.
-            events = [event for event in answer_topic(dispatcher, knowledge, hedged, product, tracker, hedged=True)
-                      if event.get("name") != CLARIFY_ATTEMPTS_SLOT]
+            events = [event for event in answered if event.get("name") != CLARIFY_ATTEMPTS_SLOT]
             others = [name for name in names if name != hedged]
             if others:
                 dispatcher.utter_message(text=knowledge.template("hedge"), buttons=buttons(others, knowledge))
@@ -69,7 +75,9 @@ class ActionClarify(Action):
             dispatcher.utter_message(text=knowledge.template("clarify"), buttons=choices)
         else:
             dispatcher.utter_message(text=knowledge.template("clarify_none"))
-        return [SlotSet(CLARIFY_ATTEMPTS_SLOT, float(attempts))]
+        # "95188多少" then "打不通咋办": an official line quoted now is the service, whatever the topic turns out to be.
+        quoted = quoted_service(tracker, knowledge)
+        return [SlotSet(CLARIFY_ATTEMPTS_SLOT, float(attempts)), *([SlotSet(PRODUCT_SLOT, quoted)] if quoted else [])]
 
 
 def buttons(names: List[str], knowledge: Knowledge) -> List[Dict[str, str]]:
@@ -102,10 +110,12 @@ def context_order(knowledge: Knowledge, topic: Optional[str], product: Optional[
     return rank
 
 
-def hedgeable(knowledge: Knowledge) -> List[str]:
-    """Topics a hedge may answer: those with a self-help answer of their own (not a number check, the hours or
-    the hotline card, which have actions of their own)."""
-    return [key for key in knowledge.topics if not knowledge.intents[key].action]
+def hedgeable(knowledge: Knowledge, quotes_number: bool = False) -> List[str]:
+    """Topics a hedge may answer: those with a self-help answer of their own (not the hours or the hotline card,
+    which have actions of their own), and the number check when the message quotes a number (it only says whose
+    line that is)."""
+    topics = [key for key in knowledge.topics if not knowledge.intents[key].action]
+    return topics + ["fraud_check"] if quotes_number else topics
 
 
 def hedge_topic(ranking: List[Dict[str, Any]], topics: Sequence[str]) -> Optional[str]:

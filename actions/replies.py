@@ -38,13 +38,18 @@ def resolve_product(tracker: Tracker, knowledge: Knowledge, topic: Optional[str]
         if len(services) > 1 and topic_entry and topic_entry.default_product in services:
             return topic_entry.default_product
         return named[-1]
-    quoted = [knowledge.lookup_number(digits) for digits in entity_values(tracker, "phone_number")]
-    hotline_of = next((service for service in quoted if isinstance(service, Service)), None)
-    if hotline_of:
-        return hotline_of.key
+    quoted = quoted_service(tracker, knowledge)
+    if quoted:
+        return quoted
     if topic_entry and topic_entry.default_product:
         return topic_entry.default_product
     return tracker.get_slot(PRODUCT_SLOT)
+
+
+def quoted_service(tracker: Tracker, knowledge: Knowledge) -> Optional[str]:
+    """The service whose official line the latest message quotes, if any."""
+    quoted = [knowledge.lookup_number(digits) for digits in entity_values(tracker, "phone_number")]
+    return next((service.key for service in quoted if isinstance(service, Service)), None)
 
 
 def hours_lines(service: Service, knowledge: Knowledge, now: datetime) -> List[str]:

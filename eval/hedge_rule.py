@@ -53,7 +53,7 @@ def at_threshold(predictions: List[Dict[str, Any]], threshold: float) -> List[Di
 def replay(predictions: List[Dict[str, Any]], lead: float, at_least: float, neighbours: float) -> List[Dict[str, Any]]:
     """The questions as served with that rule: which are hedged, and which topics the buttons then offer."""
     knowledge = load_knowledge()
-    topics, titles = clarify.hedgeable(knowledge), knowledge.intent_titles
+    titles = knowledge.intent_titles
     chosen = (clarify.HEDGE_LEAD, clarify.HEDGE_AT_LEAST, clarify.HEDGE_NEIGHBOURS)
     clarify.HEDGE_LEAD, clarify.HEDGE_AT_LEAST, clarify.HEDGE_NEIGHBOURS = lead, at_least, neighbours
     try:
@@ -62,6 +62,7 @@ def replay(predictions: List[Dict[str, Any]], lead: float, at_least: float, neig
             ranking = [{"name": name, "confidence": confidence, NEIGHBOURS_KEY: share}
                        for name, confidence, share in p["ranking"]]
             clarified = p["runtime"] == "nlu_fallback"
+            topics = clarify.hedgeable(knowledge, p.get("quotes_number", False))
             hedged = clarify.hedge_topic(ranking, topics) if clarified else None
             choices = [c for c in clarify.choice_intents(ranking, titles) if c != hedged] if clarified else []
             out.append({**p, "hedged": hedged, "choices": choices})

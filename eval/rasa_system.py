@@ -142,7 +142,8 @@ async def parse_real_dev(processor) -> List[Dict[str, Any]]:
     from common.conversation import NEIGHBOURS_KEY
     from common.knowledge import load_knowledge
 
-    titles, topics = load_knowledge().intent_titles, hedgeable(load_knowledge())
+    knowledge = load_knowledge()
+    titles = knowledge.intent_titles
     results = []
     for text, intent in load_real_dev(REAL_DEV_DATA):
         parsed = await processor.parse_message(UserMessage(text))
@@ -152,7 +153,8 @@ async def parse_real_dev(processor) -> List[Dict[str, Any]]:
         item["runtime"] = parsed["intent"]["name"]
         clarified = item["runtime"] == "nlu_fallback"
         # 猜你想问: the best topic answered at once, the other choices offered under it
-        item["hedged"] = hedge_topic(ranking, topics) if clarified else None
+        item["quotes_number"] = any(e.get("entity") == "phone_number" for e in parsed.get("entities") or [])
+        item["hedged"] = hedge_topic(ranking, hedgeable(knowledge, item["quotes_number"])) if clarified else None
         item["choices"] = [c for c in choice_intents(ranking, titles) if c != item["hedged"]] if clarified else []
         # name, confidence and, for an embedded message, the nearest examples' share (eval/hedge_rule.py replays them)
         item["ranking"] = [[r["name"], round(r["confidence"], 4), round(r.get(NEIGHBOURS_KEY, 0), 4)]

@@ -193,6 +193,25 @@ async def test_a_hedged_answer_offers_the_other_topics(domain):
     assert [b["payload"] for b in messages[-1]["buttons"]] == ["/bill_error", "/duplicate_charge"]
 
 
+async def test_a_quoted_number_is_checked_under_the_threshold_and_its_service_kept(domain):
+    # 「95188是什么电话」 read as a number check, but under the threshold: the check is given (it only says whose
+    # line that is), and 95188's service stays for 「打不通咋办」.
+    ranking = [{"name": "fraud_check", "confidence": 0.74}, {"name": "call_tips", "confidence": 0.15}]
+    messages, events = await run(ActionClarify(), sdk_tracker(None, [("phone_number", "95188")], ranking), domain)
+    assert messages[0]["topic"] == "fraud_check" and messages[0]["hedged"] and "95188" in messages[0]["text"]
+    assert SdkSlotSet("topic", "fraud_check") in events and SdkSlotSet("product", "alipay") in events
+    # Without a number the number check is not answered under the threshold.
+    _, events = await run(ActionClarify(), sdk_tracker(None, ranking=ranking), domain)
+    assert not any(event["name"] == "topic" for event in events)
+
+
+async def test_a_clarification_keeps_the_service_of_a_quoted_official_line(domain):
+    ranking = [{"name": "fraud_check", "confidence": 0.4}, {"name": "out_of_scope", "confidence": 0.25},
+               {"name": "call_tips", "confidence": 0.1}]
+    messages, events = await run(ActionClarify(), sdk_tracker(None, [("phone_number", "95188")], ranking), domain)
+    assert messages[0]["buttons"] and SdkSlotSet("product", "alipay") in events
+
+
 async def test_a_clarification_puts_the_conversations_topic_and_service_first(domain):
     ranking = [{"name": "interest_fees", "confidence": 0.3}, {"name": "spare_parts", "confidence": 0.25},
                {"name": "after_sales_repair", "confidence": 0.2}]
