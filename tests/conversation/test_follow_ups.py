@@ -139,11 +139,24 @@ def test_a_changed_card_after_repayment_advice_gets_the_next_step(conversation):
     assert "95188" in answer
 
 
+def test_the_card_checked_and_fine_after_withdrawal_advice_gets_the_next_step(conversation):
+    conversation.say("余额宝转出到银行卡失败")
+    answer = conversation.text("银行卡已经核对过了没问题")
+    assert "95188" in answer and "您是想问" not in answer
+
+
 # 5. A number in context ------------------------------------------------------------------------------------------
 
 def test_another_number_after_a_number_check(conversation):
     assert "不是" in conversation.text("400-680-8581是小米的客服吗")
     assert "支付宝" in conversation.text("那95188呢")
+
+
+def test_a_line_that_does_not_answer_after_quoting_it(conversation):
+    # However the first message is read, 95188 named the service: the tips and the card are 支付宝's.
+    conversation.say("95188多少")
+    answer = conversation.text("打不通怎么办")
+    assert "95188" in answer and "请问您要联系哪一项服务" not in answer
 
 
 def test_a_number_alone_after_asking_whether_a_number_is_real(conversation):
