@@ -1,6 +1,6 @@
-"""Low-confidence turns: answer the best topic at once when it is far enough ahead, with 「不是这个问题？」 and the
-other likely topics as buttons (猜你想问); else ask "您是想问…吗?" with the likeliest topics, those that fit the
-conversation's service first; after two misses, offer a person."""
+"""Low-confidence turns: answer the best topic at once when it is far enough ahead or the nearest training examples
+agree on it, with 「不是这个问题？」 and the other likely topics as buttons (猜你想问); else ask "您是想问…吗?" with the
+likeliest topics, those that fit the conversation's service first; after two misses, offer a person."""
 
 from __future__ import annotations
 
