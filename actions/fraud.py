@@ -32,7 +32,19 @@ class ActionCheckFraud(Action):
         if kind == "fraud_happened" or (kind and not knowledge.sounds_like_scam(text)):
             # Harm already done: what to do now, then the line that can freeze the account.
             return events + after_fraud(dispatcher, knowledge, product, tracker, knowledge.template(kind))
+        if not numbers and asks_about_a_number(knowledge, text):
+            # "这个号码是真的吗" with nothing before it: the number is still to come (action_follow_up checks it).
+            dispatcher.utter_message(text=f"{knowledge.template('number_please')}\n{knowledge.template('anti_fraud')}",
+                                     **answer_metadata("fraud_check", knowledge.services_for(product)))
+            return events
         return events + check_numbers(dispatcher, knowledge, numbers, product)
+
+
+def asks_about_a_number(knowledge: Knowledge, text: str) -> bool:
+    """A short question about "this number" that quotes none and tells no scam story."""
+    rules = knowledge.follow_ups
+    return bool(rules and rules.this_number.search(text) and len(text) <= rules.longest
+                and not knowledge.sounds_like_scam(text))
 
 
 def after_fraud(dispatcher: CollectingDispatcher, knowledge: Knowledge, product: Optional[str], tracker: Tracker,
