@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answer_topic
-from actions.replies import all_hotlines, knowledge_for, resolve_product
+from actions.replies import all_hotlines, knowledge_for, product_named_now, resolve_product
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT
 from common.knowledge import Knowledge
 
@@ -66,7 +66,10 @@ class ActionClarify(Action):
             dispatcher.utter_message(text=knowledge.template("clarify"), buttons=choices)
         else:
             dispatcher.utter_message(text=knowledge.template("clarify_none"))
-        return [SlotSet(CLARIFY_ATTEMPTS_SLOT, float(attempts))]
+        # "95188多少" clarified, then "打不通咋办": the service this message named or quoted is the one in context.
+        named_now = product_named_now(tracker, knowledge)
+        in_context = [SlotSet(PRODUCT_SLOT, named_now)] if named_now else []
+        return [SlotSet(CLARIFY_ATTEMPTS_SLOT, float(attempts)), *in_context]
 
 
 def buttons(names: List[str], knowledge: Knowledge) -> List[Dict[str, str]]:

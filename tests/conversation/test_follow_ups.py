@@ -158,6 +158,12 @@ def test_a_service_number_the_entity_layer_leaves_alone_is_checked_in_context(co
     assert "不在我掌握的官方号码里" in answer and "您是想问" not in answer
 
 
+def test_a_line_quoted_in_a_clarified_question_is_the_service_in_context(conversation):
+    conversation.say("95188多少")
+    answer = conversation.text("打不通咋办")
+    assert "95188" in answer and "哪一项服务" not in answer
+
+
 def test_is_this_number_real_with_no_number_asks_for_it_and_checks_the_next(conversation):
     answer = conversation.text("这个号码是真的吗")
     assert "把号码直接发给我" in answer and "诈骗" not in answer
