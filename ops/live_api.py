@@ -226,6 +226,8 @@ class AgentAPI:
             raise json_error(web.HTTPBadRequest, "conversation must be a conversation id")
         chat = await self.chat_for(request, conversation)
         agent = self.agent_of(request)
+        if not agent.online:
+            raise json_error(web.HTTPConflict, "go online first: an offline agent takes no customers")
         if len(await asyncio.to_thread(self.live().active_chats, agent)) >= agent.max_chats:
             raise json_error(web.HTTPConflict, f"you have {agent.max_chats} chats already, your most at once")
         if chat.state != live_chat.QUEUED or not await asyncio.to_thread(self.live().take, chat, agent):

@@ -1,12 +1,12 @@
 """The session expiry and live chat, on the real servers with the expiry cut to seconds (SESSION_EXPIRATION_MINUTES,
 read when the model loads: rasa_server/rasa_internals.py).
 
-Rasa starts a new session when the customer's latest message (the last UserUttered's own timestamp, as stored in
-the event) is older than the expiry, and a new session clears the pause of a live chat: the bot would answer the
-customer writing to the agent. These tests let the time really pass. Shifting the stored timestamps instead proves
-nothing: the tracker store keeps each conversation's tracker in memory while no row was added
-(rasa_server/tracker_store.py), and Rasa reads the timestamps from each row's event data, not its timestamp
-column, so Rasa never sees the shifted times.
+Rasa starts a new session when the customer's latest message is older than the expiry, and a new session clears
+the pause of a live chat: the bot would answer the customer writing to the agent. These tests let the time really
+pass. Shifting the stored events back in the database does not make Rasa see an old conversation: it reads the time
+of the last UserUttered from the event's own data (the `timestamp` column only finds the latest session), and once
+a conversation has had two turns the tracker store hands back the tracker it keeps in memory, which an UPDATE of
+old rows does not invalidate (rasa_server/tracker_store.py checks the last row id and the count of events).
 """
 
 from __future__ import annotations

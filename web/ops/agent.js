@@ -57,6 +57,7 @@ async function setOnline(online) {
     const result = await apiJson("agent/status", { method: "POST", body: JSON.stringify({ online }) });
     showOnline(result.online);
   });
+  poll(); // the queue's 接入 as the presence allows
 }
 
 async function loadQuickReplies() {
@@ -77,7 +78,8 @@ function drawQueue(items) {
   $("#queue-table tbody").replaceChildren(...items.map((item) => {
     const take = el("button", { className: "primary", textContent: "接入" });
     take.addEventListener("click", () => takeChat(item.conversation));
-    take.disabled = full;
+    take.disabled = full || !workspace.online;
+    take.title = workspace.online ? "" : "上线后才能接入";
     const row = el("tr", {}, [
       el("td", { textContent: SERVICE_NAMES[item.service] || item.service }),
       el("td", { className: "position", textContent: `第 ${item.position} 位` }),
