@@ -145,7 +145,8 @@ function openChat(chat) {
 function tabLabel(entry, number) {
   const unread = entry.unread ? `（${entry.unread}条新消息）` : "";
   const typing = entry.customerTyping && !entry.over ? "（正在输入…）" : "";
-  return `客户${number} · ${SERVICE_NAMES[entry.chat.service] || entry.chat.service}${entry.over ? "（已结束）" : ""}${unread}${typing}`;
+  const service = SERVICE_NAMES[entry.chat.service] || entry.chat.service;
+  return `客户${number} · ${service}${entry.over ? "（已结束）" : ""}${unread}${typing}`;
 }
 
 // 「客户正在输入…」 under the current chat while its customer types (the server keeps it a few seconds after a
