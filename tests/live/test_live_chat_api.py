@@ -1,6 +1,7 @@
 """Live chat through its HTTP contract (docs/ops.md) with customers on the real socket.io channel:
 tokens, the queue and its positions, takeover with the transcript, messages both ways with the bot
-paused, end and rating, the bot answering again, leaving the queue, the dashboard's figures, 403."""
+paused, end and rating, the bot answering again, leaving the queue, the dashboard's figures, 403, the customer's
+typing shown to the agent."""
 
 from __future__ import annotations
 

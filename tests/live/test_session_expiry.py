@@ -103,3 +103,16 @@ def test_outside_a_live_chat_an_expired_session_starts_a_new_one(servers, custom
     tracker = full_tracker(assistant, customer.conversation)
     assert sessions_started(tracker) == 2
     assert user_texts(tracker) == ["余额宝提现失败怎么办", "借呗额度被冻结了"]
+
+
+def test_a_message_being_left_is_not_cut_by_the_session_expiry(servers, customer):
+    """留言 pauses the bot too: a customer who takes longer than the expiry to write the problem gets the next step
+    of the 留言, not a bot's answer."""
+    card = customer.wait_for("官方客服热线", customer.say(ASK_ALIPAY_PERSON))  # nobody online: 留言 on the card
+    customer.wait_for("写下您遇到的问题", customer.say(buttons(card)["留言"]))
+    time.sleep(SILENCE_S)
+    before = customer.say("花呗还款后额度一直没恢复")
+    asked = customer.wait_for("回电", before)
+    assert customer.texts(before) == [asked["text"]]
+    customer.wait_for("编号", customer.say(buttons(asked)["跳过"]))
+    assert not full_tracker(servers[0], customer.conversation)["paused"]  # the bot is back after the 留言
