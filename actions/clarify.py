@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answer_topic
 from actions.fraud import check_numbers
-from actions.replies import all_hotlines, entity_values, knowledge_for, quoted_service, resolve_product
+from actions.replies import all_hotlines, entity_values, knowledge_for, product_named_now, resolve_product
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, NEIGHBOURS_KEY, PRODUCT_SLOT, TOPIC_SLOT
 from common.knowledge import Knowledge
 
@@ -75,9 +75,10 @@ class ActionClarify(Action):
             dispatcher.utter_message(text=knowledge.template("clarify"), buttons=choices)
         else:
             dispatcher.utter_message(text=knowledge.template("clarify_none"))
-        # "95188多少" then "打不通咋办": an official line quoted now is the service, whatever the topic turns out to be.
-        quoted = quoted_service(tracker, knowledge)
-        return [SlotSet(CLARIFY_ATTEMPTS_SLOT, float(attempts)), *([SlotSet(PRODUCT_SLOT, quoted)] if quoted else [])]
+        # "95188多少" clarified, then "打不通咋办": the service this message named or quoted is the one in context.
+        named_now = product_named_now(tracker, knowledge)
+        in_context = [SlotSet(PRODUCT_SLOT, named_now)] if named_now else []
+        return [SlotSet(CLARIFY_ATTEMPTS_SLOT, float(attempts)), *in_context]
 
 
 def buttons(names: List[str], knowledge: Knowledge) -> List[Dict[str, str]]:

@@ -36,8 +36,10 @@ class ActionFollowUp(Action):
         if follow_up.kind == SWITCH:
             return events + answer_for_another_service(dispatcher, knowledge, follow_up, tracker, kind)
         if follow_up.kind == NUMBER:
-            # "这个号码是真的吗" with no digits, after a hotline card: the line of the service in context.
-            numbers = entity_values(tracker, "phone_number") or [s.dial for s in knowledge.services_for(product)][:1]
+            # "那10086呢": digits the entity layer leaves alone. "这个号码是真的吗" with no digits, after a hotline
+            # card: the line of the service in context.
+            numbers = (entity_values(tracker, "phone_number") or ([follow_up.number] if follow_up.number else [])
+                       or [s.dial for s in knowledge.services_for(product)][:1])
             return events + check_numbers(dispatcher, knowledge, numbers, product, **kind)
         if follow_up.kind == HAPPENED:
             steps = f"{knowledge.follow_ups.leads['happened']}\n{knowledge.template('fraud_happened')}"

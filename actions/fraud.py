@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff import hand_off
 from actions.replies import answer_metadata, entity_values, hotline_line, knowledge_for, number_verdict, resolve_product
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT
-from common.knowledge import Knowledge
+from common.knowledge import Knowledge, Service
 from common.text import normalize
 
 
@@ -32,7 +32,19 @@ class ActionCheckFraud(Action):
         if kind == "fraud_happened" or (kind and not knowledge.sounds_like_scam(text)):
             # Harm already done: what to do now, then the line that can freeze the account.
             return events + after_fraud(dispatcher, knowledge, product, tracker, knowledge.template(kind))
+        if not numbers and asks_about_a_number(knowledge, text):
+            # "这个号码是真的吗" with nothing before it: the number is still to come (action_follow_up checks it).
+            dispatcher.utter_message(text=f"{knowledge.template('number_please')}\n{knowledge.template('anti_fraud')}",
+                                     **answer_metadata("fraud_check", knowledge.services_for(product)))
+            return events
         return events + check_numbers(dispatcher, knowledge, numbers, product)
+
+
+def asks_about_a_number(knowledge: Knowledge, text: str) -> bool:
+    """A short question about "this number" that quotes none and tells no scam story."""
+    rules = knowledge.follow_ups
+    return bool(rules and rules.this_number.search(text) and len(text) <= rules.longest
+                and not knowledge.sounds_like_scam(text))
 
 
 def after_fraud(dispatcher: CollectingDispatcher, knowledge: Knowledge, product: Optional[str], tracker: Tracker,
@@ -47,10 +59,11 @@ def check_numbers(dispatcher: CollectingDispatcher, knowledge: Knowledge, number
     """Each quoted number's verdict and the anti-fraud reminder; the scam warning when none is quoted."""
     lines = [number_verdict(digits, knowledge) for digits in numbers]
     lines.append(knowledge.template("anti_fraud" if numbers else "scam_warning"))
-    services = knowledge.services_for(product)
+    # "95188多少" then "打不通咋办": an official line just confirmed is the service the conversation is about.
+    confirmed = {owner.key: owner for owner in map(knowledge.lookup_number, numbers) if isinstance(owner, Service)}
+    services = list(confirmed.values()) or knowledge.services_for(product)
     if len(services) == 1:
         lines.append(hotline_line(services[0], knowledge))
     dispatcher.utter_message(text="\n".join(lines), **answer_metadata("fraud_check", services, **metadata))
-    # "95188是什么电话" then "打不通怎么办": the line just confirmed is the service in context.
-    confirmed = [SlotSet(PRODUCT_SLOT, services[0].key)] if len(services) == 1 else []
-    return [SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0), *confirmed]
+    in_context = [SlotSet(PRODUCT_SLOT, services[0].key)] if len(services) == 1 else []
+    return [SlotSet(CLARIFY_ATTEMPTS_SLOT, 0.0), *in_context]

@@ -32,18 +32,22 @@ def resolve_product(tracker: Tracker, knowledge: Knowledge, topic: Optional[str]
     else implied by the topic, else the one from earlier. A brand named now that fits several services is the
     topic's own service where it has one ("小米原装充电器" is 小米售后)."""
     topic_entry = knowledge.topics.get(topic or "")
-    named = entity_values(tracker, PRODUCT_SLOT)
-    if named:
-        services = [service.key for service in knowledge.services_for(named[-1])]
+    named_now = product_named_now(tracker, knowledge)
+    if named_now:
+        services = [service.key for service in knowledge.services_for(named_now)]
         if len(services) > 1 and topic_entry and topic_entry.default_product in services:
             return topic_entry.default_product
-        return named[-1]
-    quoted = quoted_service(tracker, knowledge)
-    if quoted:
-        return quoted
+        return named_now
     if topic_entry and topic_entry.default_product:
         return topic_entry.default_product
     return tracker.get_slot(PRODUCT_SLOT)
+
+
+def product_named_now(tracker: Tracker, knowledge: Knowledge) -> Optional[str]:
+    """The product (a service, or a brand of several) the latest message names, or the service whose official
+    hotline it quotes; None when it does neither."""
+    named = entity_values(tracker, PRODUCT_SLOT)
+    return named[-1] if named else quoted_service(tracker, knowledge)
 
 
 def quoted_service(tracker: Tracker, knowledge: Knowledge) -> Optional[str]:

@@ -306,7 +306,8 @@ def _system_table(data: Dict[str, Any]) -> List[str]:
         train = training.get("ours" if key in ("ours_stock", "ours_workers") else key, {})
         train_text = f"{train['seconds']:.0f} s" if train.get("seconds") is not None else "–"
         if train.get("reused"):
-            train_text += f" (measured {train['trained']}, model reused)"
+            train_text += f" (measured {train['trained']}, model reused"
+            train_text += ", trained on the data as it was then)" if train.get("inputs_changed") else ")"
         if key in ("ours_stock", "ours_workers"):
             train_text = "same model as ours"
         start = result.get("startup", {})

@@ -61,7 +61,7 @@ REQUEUED, NOBODY_LEFT, WAITED, SILENT = "requeued", "nobody_left", "waited", "si
 NOTICES = (REQUEUED, NOBODY_LEFT, WAITED, SILENT)
 
 DEFAULT_MAX_CHATS = 3
-TYPING_S = 4.0  # an agent's keystroke shows 「正在输入」 on the customer's page this long
+TYPING_S = 4.0  # a keystroke shows 「正在输入」 this long: the agent's on the customer's page, and the other way
 
 # The live-chat buttons' payloads start with this; rasa_server/live_channel.py handles them.
 CONTROL_PREFIX = "/live_chat_"
@@ -108,6 +108,7 @@ chats_table = sa.Table(
     sa.Column("rating_reason", sa.String(64)),
     sa.Column("notice", sa.String(16)),  # the latest notice of `sweep` the chat got (each is claimed once)
     sa.Column("agent_typing_at", sa.Float),  # the agent's last keystroke in the reply box
+    sa.Column("customer_typing_at", sa.Float),  # the customer's last keystroke, None once their message came
 )
 
 messages_table = sa.Table(
@@ -151,6 +152,13 @@ class Chat:
     rating_reason: Optional[str]
     notice: Optional[str] = None
     agent_typing_at: Optional[float] = None
+    customer_typing_at: Optional[float] = None
+
+    def customer_is_typing(self, now: Optional[float] = None) -> bool:
+        """The customer of this chat with an agent is typing: a keystroke within TYPING_S, not sent yet."""
+        now = time.time() if now is None else now
+        return (self.state == ACTIVE and self.customer_typing_at is not None
+                and self.customer_typing_at >= now - TYPING_S)
 
 
 @dataclass(frozen=True)
@@ -359,6 +367,9 @@ class LiveChats:
                "text": mask_personal_data(text), "at": time.time(), "agent_id": agent_id}
         with self.engine.begin() as connection:
             n = int(connection.execute(messages_table.insert().values(**row)).inserted_primary_key[0])
+            if sender == CUSTOMER:  # what they were typing has come: the agent's 「客户正在输入」 goes
+                connection.execute(chats_table.update().where(chats_table.c.id == chat.id)
+                                   .values(customer_typing_at=None))
         return Message(n=n, **row)
 
     def undelivered(self, conversations: Iterable[str]) -> List[Tuple[Chat, Message]]:
@@ -454,6 +465,15 @@ class LiveChats:
         with self.engine.begin() as connection:
             connection.execute(chats_table.update().where(chats_table.c.id == chat.id, chats_table.c.state == ACTIVE)
                                .values(agent_typing_at=time.time()))
+
+    def customer_typing(self, conversation: str) -> bool:
+        """The customer types in their chat with an agent (their page says so, without the text); False when
+        the conversation has no chat with an agent now."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(chats_table.update().where(
+                chats_table.c.conversation == conversation, chats_table.c.state == ACTIVE
+            ).values(customer_typing_at=time.time()))
+        return bool(changed.rowcount)
 
     def typing(self, conversations: Iterable[str], within_s: float = TYPING_S) -> List[Chat]:
         """The active chats of these conversations whose agent is typing (a keystroke within `within_s`)."""

@@ -108,6 +108,10 @@ class Customer:
         self.client.emit("user_uttered", {"message": text, "session_id": self.conversation})
         return before
 
+    def type_something(self) -> None:
+        """A keystroke in the message box, as the chat page tells it (no text); returns once the server took it."""
+        self.client.call("customer_typing", timeout=WAIT_S)
+
     def wait_for(self, fragment: str, after: int = 0) -> Dict[str, Any]:
         """The first bot message from index `after` on that contains `fragment` (waits for it)."""
         deadline = time.monotonic() + WAIT_S

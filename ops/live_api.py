@@ -13,7 +13,7 @@
     GET  /ops/api/agent/colleagues                        the agents online and the services, to transfer to
     POST /ops/api/agent/conversations/<id>/transfer {"agent": id} or {"service": key}
     POST /ops/api/agent/conversations/<id>/typing         the agent is typing (shown on the customer's page)
-    GET  /ops/api/agent/conversations/<id>/messages?after=N
+    GET  /ops/api/agent/conversations/<id>/messages?after=N   also: is the customer typing
     POST /ops/api/agent/conversations/<id>/messages {"text"}
     POST /ops/api/agent/conversations/<id>/end            rating buttons for the customer, the bot is back
     POST /ops/api/agent/conversations/<id>/handback       the bot is back, no rating
@@ -226,6 +226,8 @@ class AgentAPI:
             raise json_error(web.HTTPBadRequest, "conversation must be a conversation id")
         chat = await self.chat_for(request, conversation)
         agent = self.agent_of(request)
+        if not agent.online:
+            raise json_error(web.HTTPConflict, "go online first: an offline agent takes no customers")
         if len(await asyncio.to_thread(self.live().active_chats, agent)) >= agent.max_chats:
             raise json_error(web.HTTPConflict, f"you have {agent.max_chats} chats already, your most at once")
         if chat.state != live_chat.QUEUED or not await asyncio.to_thread(self.live().take, chat, agent):
@@ -260,8 +262,10 @@ class AgentAPI:
         chat = await asyncio.to_thread(self.live().latest_chat, conversation)
         names = {agent.id: agent.name for agent in await asyncio.to_thread(self.live().agents)} if any(
             m.agent_id for m in found) else {}
-        # "agent_id": who has the chat now (another agent after a transfer); "agent": who wrote an agent's message.
+        # "agent_id": who has the chat now (another agent after a transfer); "agent": who wrote an agent's message;
+        # "customer_typing": the customer is typing (rasa_server/live_channel.py).
         return web.json_response({"state": chat.state if chat else None, "agent_id": chat.agent_id if chat else None,
+                                  "customer_typing": bool(chat and chat.customer_is_typing()),
                                   "items": [{**m.as_dict(), "text": mask_for_display(m.text),
                                              "agent": names.get(m.agent_id)} for m in found]},
                                  dumps=_dumps)

@@ -20,7 +20,9 @@ confirms it and the bot is back.
 
 Besides bot_uttered, the page gets `live_chat` events ({"agent": "小王"} while an agent is with the customer,
 {"agent": null} after, {"agent": "小王", "typing": true} while the agent types) to show who is answering
-(web/static/app.js).
+(web/static/app.js). The other way, the page sends `customer_typing` (no data, no text) while the customer types
+during a chat with an agent: stored for the conversation of the socket's own session only, and only while an
+agent has the chat; the agent's workspace shows 「客户正在输入…」 (ops/live_api.py, web/ops/agent.js).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
@@ -50,6 +53,8 @@ POLL_S = 1.0
 # /live_chat_ticket{"service": "alipay"}, /live_chat_skip (no callback number), /live_chat_cancel (no 留言)
 _CONTROL = re.compile(r"^/live_chat_(join|leave|rate|reason|ticket|skip|cancel)(\{.*\})?$", re.S)
 LIVE_EVENT = "live_chat"
+CUSTOMER_TYPING_EVENT = "customer_typing"
+CUSTOMER_TYPING_EVERY_S = 1.0  # the most often a socket's typing is stored (the page sends it every 2 s)
 RATING_TITLES = {"satisfied": "满意", "neutral": "一般", "unsatisfied": "不满意"}
 
 # What the page's markdown renderer (rasa-webchat's react-markdown) would format gets a backslash. It shows
@@ -124,6 +129,7 @@ class LiveChatChannel:
         self.told_positions: Dict[int, int] = {}  # chat id -> queue position last sent to its page
         self.told_typing: Dict[int, float] = {}  # chat id -> the agent's keystroke last shown as typing
         self.agent_names: Dict[int, str] = {}
+        self.typing_stored: Dict[str, float] = {}  # socket id -> when its customer's typing was last stored
         self._store: Optional[LiveChats] = None
         self._tickets: Optional[Tickets] = None
         self._poller: Optional[asyncio.Task] = None
@@ -161,6 +167,7 @@ class LiveChatChannel:
         def forgetting_sockets(disconnect: Optional[Callable[..., Awaitable[None]]]) -> Callable[..., Awaitable[None]]:
             async def on_disconnect(sid: str) -> None:
                 conversation = self.sockets.pop(sid, None)
+                self.typing_stored.pop(sid, None)
                 if disconnect is not None:
                     await disconnect(sid)
                 if conversation is not None and conversation not in self.sockets.values():
@@ -171,6 +178,20 @@ class LiveChatChannel:
         hold_paused_sessions()
         wrap_socketio_handler(self.sio, self.namespace, "session_request", following_sessions)
         wrap_socketio_handler(self.sio, self.namespace, "disconnect", forgetting_sockets)
+        self.sio.on(CUSTOMER_TYPING_EVENT, self._customer_typing, namespace=self.namespace)
+
+    async def _customer_typing(self, sid: str, data: Any = None) -> None:
+        """The customer types: stored for the agent of the socket's own conversation (none before its
+        session_request), at most every CUSTOMER_TYPING_EVERY_S; nothing when no agent has the chat."""
+        conversation = self.sockets.get(sid)
+        now = time.monotonic()
+        if conversation is None or now < self.typing_stored.get(sid, 0.0) + CUSTOMER_TYPING_EVERY_S:
+            return
+        self.typing_stored[sid] = now
+        try:
+            await asyncio.to_thread(self.store().customer_typing, conversation)
+        except Exception:  # a lost typing hint is no matter
+            logger.warning("Live chat: could not store that conversation %s is typing", conversation, exc_info=True)
 
     def handling(self, answered: Callable[[UserMessage], Awaitable[Any]],
                  rasa_only: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[None]]:

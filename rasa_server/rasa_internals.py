@@ -84,6 +84,10 @@ Helpers for the other modules' private reaches (so that they are all here):
   customer's last message (domain.yml); a new session would clear the pause of a live chat in progress (or of
   a 留言 being written) and the bot would answer the customer meant for the agent. A paused conversation's
   session does not expire; it does once the chat is over and the bot is back.
+
+Setting: SESSION_EXPIRATION_MINUTES, when set, replaces domain.yml's `session_config.session_expiration_time` for
+the model the server loads (at start and at every hot swap), without retraining: minutes, decimals allowed, 0 for
+sessions that never expire. The session-expiry tests run the real server with a few seconds.
 """
 
 from __future__ import annotations
@@ -98,7 +102,7 @@ import sys
 import types
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Type
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Mapping, Optional, Type
 
 # Only Rasa modules that do not import TensorFlow here: serve_without_tensorflow() must run before any that do.
 import rasa
@@ -402,6 +406,33 @@ def _resolve_by_type(type_name: str, default: Optional[Type[Event]] = None) -> O
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
+SESSION_EXPIRATION_SETTING = "SESSION_EXPIRATION_MINUTES"
+
+
+def session_expiration_from_env(env: Mapping[str, str] = os.environ) -> Optional[float]:
+    """SESSION_EXPIRATION_MINUTES as minutes, or None when it is not set (domain.yml's value holds)."""
+    value = env.get(SESSION_EXPIRATION_SETTING, "").strip()
+    if not value:
+        return None
+    minutes = float(value)
+    if minutes < 0:
+        raise ValueError(f"{SESSION_EXPIRATION_SETTING} is minutes, 0 or more, not {value!r}")
+    return minutes
+
+
+def _session_expiration_from_env_after(load_model: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(load_model)
+    def load_model_with_session_expiration(self: Agent, *args: Any, **kwargs: Any) -> Any:
+        result = load_model(self, *args, **kwargs)
+        minutes = session_expiration_from_env()
+        if minutes is not None and self.domain is not None:  # the processor's domain, the one Rasa reads
+            self.domain.session_config = self.domain.session_config._replace(session_expiration_time=minutes)
+        return result
+
+    load_model_with_session_expiration.__cs_assistant_session_expiration__ = True  # type: ignore[attr-defined]
+    return load_model_with_session_expiration
+
+
 def _freeze_after(load_model: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(load_model)
     def load_model_then_freeze(self: Agent, *args: Any, **kwargs: Any) -> Any:
@@ -649,7 +680,8 @@ def _closing_kept_sessions(close_resources: Callable[..., Awaitable[None]]) -> C
 
 
 def install() -> None:
-    """Checks the Rasa version and the private names relied on, then installs the ten patches (idempotent)."""""
+    """Checks the Rasa version and the private names relied on, then installs the ten patches and the
+    SESSION_EXPIRATION_MINUTES setting (idempotent)."""
     import rasa.core.run
     from rasa.core.actions.action import RemoteAction
     from rasa.core.agent import Agent
@@ -665,6 +697,8 @@ def install() -> None:
         Domain.is_empty = _domain_is_empty  # type: ignore[method-assign]
     if not getattr(Agent.load_model, "__cs_assistant_freezes__", False):
         Agent.load_model = _freeze_after(Agent.load_model)  # type: ignore[method-assign]
+    if not getattr(Agent.load_model, "__cs_assistant_session_expiration__", False):
+        Agent.load_model = _session_expiration_from_env_after(Agent.load_model)  # type: ignore[method-assign]
     if not getattr(MessageProcessor._run_action, "__cs_assistant_shares_tracker__", False):
         MessageProcessor._run_action = _without_needless_tracker_copy(MessageProcessor._run_action)  # type: ignore[method-assign]
     if EndpointConfig.session is not _kept_session:

@@ -164,6 +164,25 @@ def test_a_number_alone_after_asking_whether_a_number_is_real(conversation):
     assert "天星金融" in conversation.text("4001003399")
 
 
+def test_a_service_number_the_entity_layer_leaves_alone_is_checked_in_context(conversation):
+    # 10086 is no phone number to the entity layer (five digits starting with 1 look like an amount).
+    assert "支付宝" in conversation.text("95188是官方的吗")
+    answer = conversation.text("那10086呢")
+    assert "不在我掌握的官方号码里" in answer and "您是想问" not in answer
+
+
+def test_a_line_quoted_in_a_clarified_question_is_the_service_in_context(conversation):
+    conversation.say("95188多少")
+    answer = conversation.text("打不通咋办")
+    assert "95188" in answer and "哪一项服务" not in answer
+
+
+def test_is_this_number_real_with_no_number_asks_for_it_and_checks_the_next(conversation):
+    answer = conversation.text("这个号码是真的吗")
+    assert "把号码直接发给我" in answer and "诈骗" not in answer
+    assert "天星金融" in conversation.text("4001003399")
+
+
 def test_is_this_number_real_after_a_hotline_card_checks_the_line_just_given(conversation):
     conversation.say("余额宝人工客服电话")
     answer = conversation.text("这个号码是真的吗")
@@ -191,6 +210,18 @@ def test_after_a_loan_answer_repair_topics_come_last(conversation):
 
 
 # 7. Context does not stick where it should not -------------------------------------------------------------------
+
+def test_another_brand_after_a_repair_answer_is_declined_not_read_as_solved(conversation):
+    conversation.say("我的小米手机屏幕摔碎了")
+    answer = conversation.text("那华为的呢")
+    assert "帮不上忙" in answer and "太好了" not in answer
+
+
+def test_giving_up_with_thanks_is_thanked_not_misunderstood(conversation):
+    conversation.say("我的小米手机屏幕摔碎了")
+    answer = conversation.text("算了 谢谢")
+    assert "不客气" in answer and "没太看懂" not in answer
+
 
 def test_a_new_clear_question_wins_over_the_old_topic(conversation):
     conversation.say("手机屏幕摔碎了")

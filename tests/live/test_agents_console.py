@@ -227,7 +227,8 @@ def test_two_chats_at_once_in_the_workspace_beside_a_ticket(browser, console, op
     writer = Customer(assistant.url)  # nobody online yet: a 留言
     customers = [writer]
     problems = PageProblems()
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    # Tall enough for the README's picture of it to show the reply buttons.
+    page = browser.new_context(viewport={"width": 1280, "height": 960}, locale="zh-CN").new_page()
     watch(page, problems)
     try:
         card = writer.wait_for("官方客服热线", writer.say("天星金融的人工客服电话"))
@@ -267,6 +268,9 @@ def test_two_chats_at_once_in_the_workspace_beside_a_ticket(browser, console, op
         page.click("#send-reply")
         first.wait_for("我来帮您查一下额度")
         assert not [text for text in second.texts() if "我来帮您查一下额度" in text]
+        second.type_something()  # the other chat's customer types: its tab says so
+        expect(page.locator("#chat-tabs .chat-tab").nth(1)).to_contain_text("正在输入")
+        expect(page.locator("#customer-typing")).to_be_hidden()  # the chat shown is not the one typing
         screenshot(page, "live-08-workspace-two-chats-and-a-ticket")
 
         page.click("#end-chat")

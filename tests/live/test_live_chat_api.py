@@ -1,15 +1,18 @@
 """Live chat through its HTTP contract (docs/ops.md) with customers on the real socket.io channel:
 tokens, the queue and its positions, takeover with the transcript, messages both ways with the bot
-paused, end and rating, the bot answering again, leaving the queue, the dashboard's figures, 403."""
+paused, end and rating, the bot answering again, leaving the queue, the dashboard's figures, 403, the customer's
+typing shown to the agent."""
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
 
 from devtools.live_chat_clients import OPS_TOKEN, Customer, buttons
+from rasa_server.live_channel import CUSTOMER_TYPING_EVERY_S
 
 ASK_ALIPAY_PERSON = "支付宝的人工客服电话是多少"
 ASK_XIAOMI_PERSON = "小米售后的人工客服怎么联系"
@@ -157,3 +160,26 @@ def test_agent_messages_reach_the_customer_as_typed(ops, customers):
     assert "\\*\\*链接\\*\\*" in shown and "\\[官网\\]\\(" in shown
     ops.ok("POST", f"agent/conversations/{customer.conversation}/handback", agent)
     customer.wait_for("转回智能客服")
+
+
+def customer_typing(ops, token: str, conversation: str) -> bool:
+    return ops.ok("GET", f"agent/conversations/{conversation}/messages?after=0", token)["customer_typing"]
+
+
+def test_the_agent_sees_the_customer_typing_only_from_their_own_page_during_the_chat(ops, customers):
+    agent = ops.new_agent("小秦", ["xiaomi_after_sales"])
+    customer, stranger = customers(), customers()
+    card = ask_for_person(customer, ASK_XIAOMI_PERSON)
+    customer.wait_for("排队", customer.say(buttons(card)[LIVE_BUTTON]))
+    customer.type_something()  # while queued: nobody to show it to, not kept
+    ops.ok("POST", "agent/take", agent, {"conversation": customer.conversation})
+    assert not customer_typing(ops, agent, customer.conversation)
+    stranger.type_something()  # another page types: its own conversation, not this one
+    assert not customer_typing(ops, agent, customer.conversation)
+    time.sleep(CUSTOMER_TYPING_EVERY_S)  # a page's typing is kept at most this often
+    customer.type_something()
+    assert customer_typing(ops, agent, customer.conversation)
+    customer.say("屏幕有一条绿线")
+    ops.wait_for_message(agent, customer.conversation, "绿线", "customer")
+    assert not customer_typing(ops, agent, customer.conversation)  # what they typed has come
+    ops.ok("POST", f"agent/conversations/{customer.conversation}/handback", agent)

@@ -95,3 +95,48 @@ def test_customer_and_agent_chat_in_two_browsers(browser, ops, console):
     finally:
         agent.context.close()
         customer.context.close()
+
+
+def test_the_agent_sees_the_customer_typing_until_they_send_or_stop(browser, ops, console):
+    token = ops.new_agent("小唐", ["xiaomi_after_sales"], online=False)
+    agent_problems, customer_problems = PageProblems(), PageProblems()
+    agent = new_page(browser, agent_problems)
+    customer = new_page(browser, customer_problems)
+    typing = agent.locator("#customer-typing")
+    try:
+        agent.goto(f"{console.url}/ops/")
+        agent.fill("#token", token)
+        agent.click("#login-form button[type=submit]")
+        agent.click("#agent-online")
+        expect(agent.locator("#agent-state")).to_have_text("在线")
+
+        chat = Chat(customer).open(console.url)
+        chat.wait_for_greeting()
+        chat.say("小米售后的人工客服怎么联系")
+        chat.reply("400-100-5678")
+        customer.get_by_role("button", name="在线人工").click()
+        agent.locator("#queue-table tbody tr").get_by_role("button", name="接入").click()
+        expect(customer.locator("#status")).to_have_text("人工客服 小唐")
+        expect(typing).to_be_hidden()
+
+        # The customer types without sending: the agent sees it, and no longer a few seconds after they stop.
+        customer.locator(INPUT).press_sequentially("手机进水了", delay=100)
+        expect(typing).to_be_visible()
+        expect(typing).to_have_text("客户正在输入…")
+        screenshot(agent, "live-07-agent-sees-customer-typing")
+        expect(typing).to_be_hidden(timeout=15_000)
+
+        # They type on and send: the message replaces the hint.
+        customer.locator(INPUT).press_sequentially("还能修吗", delay=100)
+        expect(typing).to_be_visible()
+        customer.locator(INPUT).press("Enter")
+        expect(agent.locator("#chat-log .turn.customer").last).to_contain_text("手机进水了还能修吗")
+        expect(typing).to_be_hidden()
+
+        agent.click("#handback")
+        expect(customer.locator("#status")).to_have_text("智能客服在线")
+        assert_page_clean(customer_problems)
+        assert_page_clean(agent_problems)
+    finally:
+        agent.context.close()
+        customer.context.close()

@@ -20,7 +20,7 @@ from devtools.browser import PageProblems, screenshot, watch
 from devtools.live_chat_clients import OPS_TOKEN, Customer, Heartbeat, Ops, buttons
 from devtools.servers import NO_RATE_LIMITS, Assistant, PageServer, free_port
 from tests.conftest import page_assistant
-from tests.e2e.test_webchat import BOT, INPUT, Chat, assert_page_clean
+from tests.e2e.test_webchat import BOT, INPUT, REPLY_BUTTON, Chat, assert_page_clean
 
 AWAY_S, RETURN_S, QUEUE_LIMIT_S, SILENCE_S = 4, 8, 10, 10
 SHORT_LIMITS = {"LIVE_AGENT_AWAY_S": str(AWAY_S), "LIVE_AGENT_RETURN_S": str(RETURN_S),
@@ -167,6 +167,7 @@ def test_queued_customers_are_told_when_the_last_agent_goes_offline_and_can_leav
     ops.ok("POST", "agent/status", agent, {"online": False})
     told = customer.wait_for("在线客服都已下线", before)
     assert "95188" in told["text"] and TICKET_BUTTON in buttons(told)
+    assert ops.call("POST", "agent/take", agent, {"conversation": customer.conversation})[0] == 409  # offline
     number = leave_a_ticket(customer, buttons(told)[TICKET_BUTTON], "花呗还款失败")
     assert number in [t["id"] for t in ops.ok("GET", "tickets", OPS_TOKEN)["items"]]
     assert customer.conversation not in [q["conversation"] for q in ops.ok("GET", "agent/queue", agent)["items"]]
@@ -346,6 +347,61 @@ def test_a_person_on_the_chat_page_and_an_agent_who_reloads_mid_chat(browser, sh
         agent.click("#end-chat")
         expect(customer.locator("#status")).to_have_text("智能客服在线")
         expect(customer.locator(INPUT)).to_be_enabled()
+        for problems in (customer_problems, agent_problems):
+            assert_page_clean(problems)
+    finally:
+        customer.context.close()
+        agent.context.close()
+
+
+def test_in_chromium_a_long_wait_then_the_last_agent_offline_and_a_ticket(browser, short_assistant, ops):
+    """The customer waits in the queue on the chat page while the only agent, online, takes nobody: after the
+    queue limit the page offers 留言; then the agent goes offline: the page says so with the hotline and 留言,
+    the agent's 接入 is off; the customer leaves a 留言 from that notice and the agent sees it."""
+    console = short_assistant[1]
+    # 售后: an earlier test's chat of another service may come back to its queue when that agent's console stops.
+    token = ops.new_agent("小叶", ["xiaomi_after_sales"], online=False)
+    customer_problems, agent_problems = PageProblems(), PageProblems()
+    customer = new_page(browser, customer_problems)
+    agent = new_page(browser, agent_problems)
+    try:
+        log_in(agent, console.url, token)
+        agent.click("#agent-online")
+        expect(agent.locator("#agent-state")).to_have_text("在线")
+
+        chat = Chat(customer).open(console.url)
+        chat.wait_for_greeting()
+        chat.say(ASK_XIAOMI_PERSON)
+        chat.reply("400-100-5678")
+        customer.get_by_role("button", name=LIVE_BUTTON).click()
+        expect(customer.locator(BOT).filter(has_text="排队").last).to_contain_text("第 1 位")
+        take = agent.locator("#queue-table tbody tr").get_by_role("button", name="接入")
+        expect(take).to_be_enabled()
+
+        # Nobody takes them: after the queue limit, 留言 or go on waiting.
+        waited = customer.locator(BOT).filter(has_text="排队时间较长")
+        expect(waited).to_have_count(1, timeout=(QUEUE_LIMIT_S + 20) * 1000)
+        expect(customer.locator(REPLY_BUTTON, has_text=TICKET_BUTTON)).to_have_count(1)
+        expect(customer.locator(REPLY_BUTTON, has_text="离开排队").last).to_be_visible()
+
+        # The only agent goes offline: the customer is told, with the hotline and 留言; the agent cannot take them.
+        agent.click("#agent-online")
+        expect(agent.locator("#agent-state")).to_have_text("离线")
+        expect(take).to_be_disabled()
+        gone = customer.locator(BOT).filter(has_text="在线客服都已下线")
+        expect(gone).to_have_count(1, timeout=20_000)
+        expect(gone).to_contain_text("400-100-5678")
+        customer.locator(REPLY_BUTTON, has_text=TICKET_BUTTON).last.click()
+        chat.reply("写下您遇到的问题")
+        chat.say("排队太久了，手机维修要多久")
+        chat.reply("回电")
+        customer.get_by_role("button", name="跳过", exact=True).click()
+        number = TICKET_NUMBER.search(chat.reply("编号").inner_text()).group(1)
+        screenshot(customer, "live-09-customer-queue-timeout-then-ticket")
+
+        row = agent.locator(f"#ticket-table tbody tr[data-ticket='{number}']")
+        expect(row.locator(".text")).to_have_text("排队太久了，手机维修要多久")
+        expect(agent.locator("#queue-table tbody tr")).to_have_count(0)  # the customer left the queue for 留言
         for problems in (customer_problems, agent_problems):
             assert_page_clean(problems)
     finally:

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clarify import ActionClarify, hedge_topic, hedgeable
 from actions.follow_up import ActionFollowUp
-from common.follow_ups import Context, FollowUp
+from common.follow_ups import Context, FollowUp, typed_number
 from common.knowledge import load_knowledge
 from pipeline.context_policy import idle_seconds, read_from_tracker
 from tests.conftest import ROOT, assert_only_official_numbers
@@ -34,7 +34,8 @@ def test_aspects_of_the_last_answer(text, aspect):
 
 
 @pytest.mark.parametrize("text", ["还是不行", "我试过了", "那怎么办", "人呢", "有人吗", "我已经换过卡了", "亲 在么",
-                                  "还没到账", "已经寄回去了", "已经核对过卡号了没错", "已经查过卡了没问题"])
+                                  "还没到账", "已经寄回去了", "已经核对过卡号了没错", "已经查过卡了没问题",
+                                  "我已经查过银行卡了没问题", "卡里钱是够的"])
 def test_not_resolved_or_a_person(text):
     assert read(text).kind == "not_resolved"
 
@@ -55,6 +56,18 @@ def test_a_number_after_a_number_check():
     assert read("4001003399", Context("fraud_check", None, 5), numbers=["4001003399"]).kind == "number"
     assert read("4001003399", numbers=["4001003399"]) is None
     assert read("这个号码是真的吗", Context("ask_hotline", "alipay", 5)).kind == "number"
+
+
+@pytest.mark.parametrize(("text", "digits"), [("那10086呢", "10086"), ("12345这个号码呢", "12345"),
+                                             ("10086是真的吗", "10086")])
+def test_a_number_the_entity_layer_leaves_alone_after_a_number_check(text, digits):
+    assert read(text, Context("fraud_check", None, 5)) == FollowUp("number", "fraud_check", None, number=digits)
+    assert read(text) is None  # after a repair answer it is read on its own
+
+
+@pytest.mark.parametrize("text", ["我借了10000块现在还不上", "10086"])
+def test_digits_in_a_question_of_its_own_are_not_a_number_to_check(text):
+    assert typed_number(load_knowledge().follow_ups, text) == ("10086" if text == "10086" else None)
 
 
 @pytest.mark.parametrize(

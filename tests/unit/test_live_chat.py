@@ -59,6 +59,25 @@ def test_messages_are_masked_numbered_and_delivered_once(tmp_path):
     assert [m.text for m in store.messages("c1", after=said.n)] == ["好的", "请稍等"]
 
 
+def test_the_customer_typing_shows_only_in_a_chat_with_an_agent_until_their_message_comes(tmp_path):
+    store = new_store(tmp_path)
+    agent = store.agent_by_token(store.create_agent("小王", ["alipay"])[1])
+    chat = store.join_queue("c1", "alipay", None, None)
+    assert not store.customer_typing("c1")  # queued: nobody to show it to
+    assert not store.customer_typing("nobody")
+    store.take(chat, agent)
+    assert store.customer_typing("c1")
+    typing = store.chat(chat.id)
+    assert typing.customer_is_typing()
+    assert not typing.customer_is_typing(now=typing.customer_typing_at + live_chat.TYPING_S + 1)  # stopped typing
+    store.add_message(typing, live_chat.CUSTOMER, "在吗")
+    assert not store.chat(chat.id).customer_is_typing()  # what they typed has come
+    store.customer_typing("c1")
+    store.close(typing, live_chat.ENDED)
+    assert not store.chat(chat.id).customer_is_typing()
+    assert not store.customer_typing("c1")
+
+
 def test_summary_counts_chats_waits_abandons_and_ratings(tmp_path):
     store = new_store(tmp_path)
     agent = store.agent_by_token(store.create_agent("小王", ["alipay"])[1])

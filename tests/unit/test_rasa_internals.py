@@ -512,3 +512,24 @@ def test_a_paused_conversation_keeps_its_session_past_the_expiry():
     assert not MessageProcessor._has_session_expired(processor, paused)
     resumed = DialogueStateTracker.from_events("c1", [long_ago, ConversationPaused(), ConversationResumed()])
     assert MessageProcessor._has_session_expired(processor, resumed)
+
+
+def test_session_expiration_minutes_replaces_the_domains_expiry_at_each_model_load(monkeypatch):
+    from types import SimpleNamespace
+
+    domain = Domain.from_dict({"session_config": {"session_expiration_time": 60,
+                                                  "carry_over_slots_to_new_session": True}})
+    agent = SimpleNamespace(domain=domain)
+    load = rasa_internals._session_expiration_from_env_after(lambda agent, path: "loaded")
+    monkeypatch.delenv(rasa_internals.SESSION_EXPIRATION_SETTING, raising=False)
+    assert load(agent, "model.tar.gz") == "loaded"
+    assert domain.session_config.session_expiration_time == 60  # not set: domain.yml's holds
+    monkeypatch.setenv(rasa_internals.SESSION_EXPIRATION_SETTING, "0.1")
+    load(agent, "model.tar.gz")
+    assert domain.session_config.session_expiration_time == 0.1
+    assert domain.session_config.carry_over_slots
+    monkeypatch.setenv(rasa_internals.SESSION_EXPIRATION_SETTING, "-1")
+    with pytest.raises(ValueError, match="SESSION_EXPIRATION_MINUTES"):
+        load(agent, "model.tar.gz")
+    rasa_internals.install()
+    assert Agent.load_model.__cs_assistant_session_expiration__

@@ -57,6 +57,7 @@ async function setOnline(online) {
     const result = await apiJson("agent/status", { method: "POST", body: JSON.stringify({ online }) });
     showOnline(result.online);
   });
+  poll(); // the queue's 接入 as the presence allows
 }
 
 async function loadQuickReplies() {
@@ -77,7 +78,8 @@ function drawQueue(items) {
   $("#queue-table tbody").replaceChildren(...items.map((item) => {
     const take = el("button", { className: "primary", textContent: "接入" });
     take.addEventListener("click", () => takeChat(item.conversation));
-    take.disabled = full;
+    take.disabled = full || !workspace.online;
+    take.title = workspace.online ? "" : "上线后才能接入";
     const row = el("tr", {}, [
       el("td", { textContent: SERVICE_NAMES[item.service] || item.service }),
       el("td", { className: "position", textContent: `第 ${item.position} 位` }),
@@ -142,7 +144,17 @@ function openChat(chat) {
 
 function tabLabel(entry, number) {
   const unread = entry.unread ? `（${entry.unread}条新消息）` : "";
-  return `客户${number} · ${SERVICE_NAMES[entry.chat.service] || entry.chat.service}${entry.over ? "（已结束）" : ""}${unread}`;
+  const typing = entry.customerTyping && !entry.over ? "（正在输入…）" : "";
+  const service = SERVICE_NAMES[entry.chat.service] || entry.chat.service;
+  return `客户${number} · ${service}${entry.over ? "（已结束）" : ""}${unread}${typing}`;
+}
+
+// 「客户正在输入…」 under the current chat while its customer types (the server keeps it a few seconds after a
+// keystroke, and drops it when their message comes).
+function showCustomerTyping() {
+  const entry = currentChat();
+  // Its line keeps its place while hidden: the reply box does not jump as the hint comes and goes.
+  $("#customer-typing").style.visibility = entry && entry.customerTyping ? "visible" : "hidden";
 }
 
 function drawTabs() {
@@ -175,6 +187,7 @@ function showChat(conversation) {
       : `问题：${chat.topic || "—"}　产品：${chat.product || "—"}　（以上是机器人阶段的对话记录，个人号码已打码）`;
   }
   setChatControls(Boolean(entry && !entry.over));
+  showCustomerTyping();
   drawTabs();
 }
 
@@ -218,13 +231,16 @@ async function readMessages(entry) {
     entry.lastN = message.n;
     if (message.from === "customer" && workspace.current !== conversation) entry.unread += 1;
   }
+  const typingChanged = entry.customerTyping !== Boolean(data.customer_typing);
+  entry.customerTyping = Boolean(data.customer_typing);
   if (data.state === "active" && data.agent_id !== workspace.agent.id) {
     chatOver(entry, "这位客户已转接给其他客服。");
   } else if (data.state !== "active") {
     chatOver(entry, data.state === "queued" ? "这位客户已重新排队。" : "这位客户已离开会话。");
-  } else if (data.items.length) {
+  } else if (data.items.length || typingChanged) {
     drawTabs();
   }
+  showCustomerTyping();
 }
 
 // The customer's page shows 「小王正在输入…」: tell the server at most every TYPING_MS while the agent types.

@@ -1,7 +1,9 @@
 /* The 「在线客服」 page: mounts rasa-webchat full-page, shows the connection state in Chinese, and
  * keeps a pinyin input method's Enter (confirming a candidate) from sending a half-typed message.
  * During a live chat the header says who answers (「人工客服 小王」) and the agent's messages get their own
- * bubble: the server's `live_chat` socket event ({"agent": "小王"} or {"agent": null}) says so. */
+ * bubble: the server's `live_chat` socket event ({"agent": "小王"} or {"agent": null}) says so. While a person
+ * answers, the page tells the server that the customer is typing (`customer_typing`, without the text), so that
+ * the agent sees 「客户正在输入…」. */
 (function () {
   "use strict";
 
@@ -96,6 +98,20 @@
     if (statusLine.dataset.state === "online") setState("online");
   }
 
+  /* The customer types while a person answers: tell the server at most every CUSTOMER_TYPING_EVERY_MS, on the
+   * widget's own socket (the one the `connect` handler is called on), never what is typed. */
+  var CUSTOMER_TYPING_EVERY_MS = 2000;
+  var widgetSocket = null;
+  var typingToldAt = 0;
+
+  function tellCustomerTyping(event) {
+    var target = event.target;
+    if (!liveAgent || !widgetSocket || !target.classList || !target.classList.contains("rw-new-message")) return;
+    if (!target.value || Date.now() - typingToldAt < CUSTOMER_TYPING_EVERY_MS) return;
+    typingToldAt = Date.now();
+    widgetSocket.emit("customer_typing");
+  }
+
   function markAgentMessages(element) {
     var responses = element.querySelectorAll(".rw-message .rw-response:not(.agent-message)");
     for (var i = 0; i < responses.length; i++) {
@@ -155,6 +171,7 @@
 
   installImeGuard();
   watchWidget();
+  document.addEventListener("input", tellCustomerTyping, true);
   showClearedNotice();
 
   var connectTimer = setTimeout(function () { setState("offline", UNREACHABLE); }, CONNECT_TIMEOUT_MS);
@@ -181,6 +198,7 @@
     },
     onSocketEvent: {
       connect: function () {
+        widgetSocket = this;  /* the widget registers these handlers on its socket.io socket, which calls them */
         clearTimeout(connectTimer);
         setState("online");
       },
