@@ -35,7 +35,7 @@ def test_aspects_of_the_last_answer(text, aspect):
 
 @pytest.mark.parametrize("text", ["还是不行", "我试过了", "那怎么办", "人呢", "有人吗", "我已经换过卡了", "亲 在么",
                                   "还没到账", "已经寄回去了", "已经核对过卡号了没错", "已经查过卡了没问题",
-                                  "我已经查过银行卡了没问题", "卡里钱是够的"])
+                                  "我已经查过银行卡了没问题", "卡里钱是够的", "银行卡已经核对过了没问题"])
 def test_not_resolved_or_a_person(text):
     assert read(text).kind == "not_resolved"
 
