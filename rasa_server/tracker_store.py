@@ -15,8 +15,11 @@ table, same rows, same queries for other dialects such as MySQL) with these depl
   instead of the ORM (whose per-row objects and query building cost more than the database
   work itself): the same query for the latest session's events (ordered by id), the same
   count of the events already stored, and the same rows inserted, in one transaction.
-- SQLite and PostgreSQL: the trackers of recent conversations stay in memory between turns (an LRU of
-  `TRACKER_CACHE_SIZE` conversations, default 1000; 0 turns it off). Rebuilding a tracker from
+- SQLite and PostgreSQL: the trackers of recent conversations stay in memory between turns (an LRU
+  bounded by the events they hold together, `TRACKER_CACHE_EVENTS`, default 40,000; 0 turns it off).
+  An event in memory costs about 1.8 KB (its parse data: the intent ranking, entities, metadata), so a
+  20-message conversation (about 240 events) is about 430 KB and the default about 70 MB; a bound by
+  conversations (1000 before) let a replica grow by hundreds of MB on long chats. Rebuilding a tracker from
   the database replays every event of the session, which made each turn slower than the one
   before. A kept tracker is used only while it is exactly what the database holds: no row was
   written for the conversation since (checked on every turn with the conversation's last row
@@ -164,7 +167,8 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         """The single-statement reads and writes below, and trackers kept between turns (SQLite, PostgreSQL)."""
         self._fast_path = True
         self._kept: OrderedDict[str, _KeptTracker] = OrderedDict()
-        self._kept_max = int(os.environ.get("TRACKER_CACHE_SIZE", "1000"))
+        self._kept_events = 0  # the sum of the kept trackers' saved_events
+        self._kept_events_max = int(os.environ.get("TRACKER_CACHE_EVENTS", "40000"))
 
     @_recording_failures
     async def _retrieve(
@@ -178,7 +182,7 @@ class TunedSQLTrackerStore(SQLTrackerStore):
                 if kept.is_current(self._last_row_id(connection, sender_id)):
                     self._kept.move_to_end(sender_id)
                     return kept.tracker
-                del self._kept[sender_id]
+                self._forget(sender_id)
             query = _SELECT_ALL_SESSIONS if fetch_events_from_all_sessions else _SELECT_LATEST_SESSION
             rows = connection.execute(
                 query, {"sender_id": sender_id, "session_started": SessionStarted.type_name}
@@ -200,7 +204,7 @@ class TunedSQLTrackerStore(SQLTrackerStore):
         if not self._fast_path:
             return await super().save(tracker)
         await self.stream_events(tracker)
-        kept = self._kept.pop(tracker.sender_id, None)
+        kept = self._forget(tracker.sender_id)
         with self.engine.begin() as connection:  # one transaction: count, insert, commit
             stored = connection.execute(
                 _COUNT_LATEST_SESSION,
@@ -247,26 +251,35 @@ class TunedSQLTrackerStore(SQLTrackerStore):
     def erase(self, sender_id: str) -> int:
         """Deletes every stored event of one conversation (and forgets its kept tracker)."""
         if self._fast_path:
-            self._kept.pop(sender_id, None)
+            self._forget(sender_id)
         return erase_conversation(self.engine, sender_id)
 
     def forget_kept_trackers(self) -> None:
         """After rows were deleted behind the conversations' backs (retention): rebuild every tracker."""
         if self._fast_path:
             self._kept.clear()
+            self._kept_events = 0
 
     @staticmethod
     def _last_row_id(connection: Any, sender_id: str) -> Optional[int]:
         return connection.execute(_LAST_ROW_ID, {"sender_id": sender_id}).scalar()
 
     def _keep(self, tracker: DialogueStateTracker, last_row_id: Optional[int]) -> None:
-        """Remember a tracker that is exactly what the database holds, for the conversation's next turn."""
-        if last_row_id is None or self._kept_max <= 0:
+        """Remember a tracker that is exactly what the database holds, for the conversation's next turn; the
+        least recently used ones go while the kept events are over the budget."""
+        if last_row_id is None or self._kept_events_max <= 0 or len(tracker.events) > self._kept_events_max:
             return
+        self._forget(tracker.sender_id)
         self._kept[tracker.sender_id] = _KeptTracker(tracker, len(tracker.events), last_row_id)
-        self._kept.move_to_end(tracker.sender_id)
-        while len(self._kept) > self._kept_max:
-            self._kept.popitem(last=False)
+        self._kept_events += len(tracker.events)
+        while self._kept_events > self._kept_events_max:
+            self._forget(next(iter(self._kept)))
+
+    def _forget(self, sender_id: str) -> Optional[_KeptTracker]:
+        kept = self._kept.pop(sender_id, None)
+        if kept is not None:
+            self._kept_events -= kept.saved_events
+        return kept
 
     @staticmethod
     def _row(sender_id: str, event: Any) -> Dict[str, Any]:

@@ -112,18 +112,25 @@ async def test_a_kept_tracker_is_never_older_or_newer_than_the_database(tmp_path
     assert _texts(await store.retrieve("u")) == ["一", "二", "三"]
 
     # Turned off: every turn reads the database, as Rasa's store does.
-    monkeypatch.setenv("TRACKER_CACHE_SIZE", "0")
+    monkeypatch.setenv("TRACKER_CACHE_EVENTS", "0")
     uncached = TunedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
     assert await uncached.retrieve("u") is not await uncached.retrieve("u")
 
 
-async def test_kept_trackers_are_bounded(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRACKER_CACHE_SIZE", "2")
+async def test_kept_trackers_are_bounded_by_the_events_they_hold(tmp_path, monkeypatch):
+    store = TunedSQLTrackerStore(domain=_domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
+    await _conversation(store, "a")
+    one_conversation = len((await store.retrieve("a")).events)
+    monkeypatch.setenv("TRACKER_CACHE_EVENTS", str(2 * one_conversation))
     store = TunedSQLTrackerStore(domain=_domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
     for sender in ("a", "b", "c"):
-        await _conversation(store, sender)
+        if sender != "a":
+            await _conversation(store, sender)
         await store.retrieve(sender)
     assert list(store._kept) == ["b", "c"]
+    assert store._kept_events == 2 * one_conversation
+    store.erase("b")
+    assert list(store._kept) == ["c"] and store._kept_events == one_conversation
 
 
 async def test_personal_data_is_masked_in_the_rows_and_in_the_tracker_kept_for_the_next_turn(tmp_path):
