@@ -197,10 +197,16 @@ def _message(row: Any) -> Message:
     return Message(**{column.name: getattr(row, column.name) for column in messages_table.columns})
 
 
+CREATE_ATTEMPTS = 5
+
+
 def create_tables(engine: sa.engine.Engine) -> None:
     """Creates the live-chat tables that are missing, and adds the columns newer code added to older tables
     (all of them nullable, so existing rows stay valid)."""
-    for attempt in range(2):
+    # The Rasa, action and page servers each call this when they start, so on a new database they race: a table
+    # or column another process created between the check and the CREATE or ALTER fails this attempt, and the
+    # next one finds it there. Two processes can each lose twice while they walk the tables, so a few attempts.
+    for attempt in range(CREATE_ATTEMPTS):
         try:
             metadata.create_all(engine)
             inspector = sa.inspect(engine)
@@ -212,9 +218,10 @@ def create_tables(engine: sa.engine.Engine) -> None:
                             kind = column.type.compile(dialect=engine.dialect)
                             connection.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
             return
-        except sa.exc.SQLAlchemyError:  # another process created them at the same moment
-            if attempt:
+        except sa.exc.SQLAlchemyError:
+            if attempt == CREATE_ATTEMPTS - 1:
                 raise
+            time.sleep(0.1 * (attempt + 1))
 
 
 class LiveChats:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from common import live_chat
-from common.live_chat import LiveChats, join_payload
+from common.live_chat import LiveChats, create_tables, join_payload
 from rasa_server.live_channel import as_plain_text, parse_control, rating_buttons
 
 
@@ -140,3 +140,22 @@ def test_the_agent_sees_the_bots_transcript_as_the_customer_saw_it():
     assert bot_transcript(events) == [
         {"from": "bot", "text": "您好"}, {"from": "customer", "text": "转人工客服"},
         {"from": "customer", "text": "我的手机138****5678"}, {"from": "bot", "text": "支付宝官方客服热线：95188，人工"}]
+
+
+def _create_tables_in(path: str) -> bool:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        create_tables(engine)
+        return True
+    finally:
+        engine.dispose()
+
+
+def test_servers_starting_together_on_a_new_database_all_get_the_tables(tmp_path):
+    # The Rasa, action and page servers create the live-chat tables at start; on a new database they race.
+    import multiprocessing
+
+    for round_ in range(5):
+        path = str(tmp_path / f"new-{round_}.db")
+        with multiprocessing.get_context("fork").Pool(6) as pool:
+            assert pool.map(_create_tables_in, [path] * 6) == [True] * 6
