@@ -10,9 +10,17 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import hand_off
-from actions.replies import answer_metadata, entity_values, hotline_line, knowledge_for, number_verdict, resolve_product
+from actions.replies import (
+    answer_metadata,
+    entity_values,
+    hotline_line,
+    knowledge_for,
+    number_verdict,
+    resolve_product,
+    services_of_numbers,
+)
 from common.conversation import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT
-from common.knowledge import Knowledge, Service
+from common.knowledge import Knowledge
 from common.text import normalize
 
 
@@ -60,8 +68,7 @@ def check_numbers(dispatcher: CollectingDispatcher, knowledge: Knowledge, number
     lines = [number_verdict(digits, knowledge) for digits in numbers]
     lines.append(knowledge.template("anti_fraud" if numbers else "scam_warning"))
     # "95188多少" then "打不通咋办": an official line just confirmed is the service the conversation is about.
-    confirmed = {owner.key: owner for owner in map(knowledge.lookup_number, numbers) if isinstance(owner, Service)}
-    services = list(confirmed.values()) or knowledge.services_for(product)
+    services = services_of_numbers(knowledge, numbers) or knowledge.services_for(product)
     if len(services) == 1:
         lines.append(hotline_line(services[0], knowledge))
     dispatcher.utter_message(text="\n".join(lines), **answer_metadata("fraud_check", services, **metadata))

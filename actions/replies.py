@@ -52,8 +52,14 @@ def product_named_now(tracker: Tracker, knowledge: Knowledge) -> Optional[str]:
 
 def quoted_service(tracker: Tracker, knowledge: Knowledge) -> Optional[str]:
     """The service whose official line the latest message quotes, if any."""
-    quoted = [knowledge.lookup_number(digits) for digits in entity_values(tracker, "phone_number")]
-    return next((service.key for service in quoted if isinstance(service, Service)), None)
+    services = services_of_numbers(knowledge, entity_values(tracker, "phone_number"))
+    return services[0].key if services else None
+
+
+def services_of_numbers(knowledge: Knowledge, numbers: List[str]) -> List[Service]:
+    """The services whose official lines these are, once each, in the numbers' order."""
+    owners = {owner.key: owner for owner in map(knowledge.lookup_number, numbers) if isinstance(owner, Service)}
+    return list(owners.values())
 
 
 def hours_lines(service: Service, knowledge: Knowledge, now: datetime) -> List[str]:
