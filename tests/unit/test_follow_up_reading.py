@@ -27,7 +27,9 @@ def read(text, context=REPAIR, named=(), numbers=(), clear_topic=None):
 @pytest.mark.parametrize(
     ("text", "aspect"),
     [("费用是？", "cost"), ("过保了呢", "cost"), ("多久能好", "duration"), ("去哪里办", "where"),
-     ("具体怎么弄", "how"), ("要带什么", "prepare"), ("周末呢", "time"), ("晚上能打吗", "time")],
+     ("具体怎么弄", "how"), ("要带什么", "prepare"), ("周末呢", "time"), ("晚上能打吗", "time"),
+     ("贵么", "cost"), ("能保修吗", "cost"), ("要自己出钱吗", "cost"), ("今天能好吗", "duration"),
+     ("附近有维修点吗", "where"), ("发票要吗", "prepare")],
 )
 def test_aspects_of_the_last_answer(text, aspect):
     assert read(text) == FollowUp("aspect", "after_sales_repair", "xiaomi_after_sales", aspect)
@@ -35,7 +37,8 @@ def test_aspects_of_the_last_answer(text, aspect):
 
 @pytest.mark.parametrize("text", ["还是不行", "我试过了", "那怎么办", "人呢", "有人吗", "我已经换过卡了", "亲 在么",
                                   "还没到账", "已经寄回去了", "已经核对过卡号了没错", "已经查过卡了没问题",
-                                  "我已经查过银行卡了没问题", "卡里钱是够的", "银行卡已经核对过了没问题"])
+                                  "我已经查过银行卡了没问题", "卡里钱是够的", "银行卡已经核对过了没问题",
+                                  "换了卡也不行", "没有用啊", "卡里有钱", "余额充足", "答非所问", "说了等于没说"])
 def test_not_resolved_or_a_person(text):
     assert read(text).kind == "not_resolved"
 
@@ -49,6 +52,8 @@ def test_the_same_question_for_another_service():
 
 def test_money_sent_after_a_scam_warning_is_fraud_that_happened():
     assert read("我已经转了5000", Context("fraud_check", None, 5)).kind == "happened"
+    for text in ("我把密码告诉他了", "钱能追回来吗", "报警有用吗", "我点了链接"):
+        assert read(text, Context("fraud_check", None, 5)).kind == "happened", text
     assert read("我已经转了5000") is None  # after a repair answer it is no fraud report: read on its own
 
 
