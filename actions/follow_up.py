@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answer_topic, resolved_buttons
+from actions.clarify import buttons
 from actions.fraud import after_fraud, check_numbers
 from actions.handoff import hand_off, tell_service_hours
 from actions.replies import answer_metadata, entity_values, knowledge_for
@@ -56,6 +57,11 @@ def answer_for_another_service(dispatcher: CollectingDispatcher, knowledge: Know
                                tracker: Tracker, metadata: Dict[str, Any]) -> List[EventType]:
     """The same question for the service just named: its answer, its hours or its card."""
     topic, product = follow_up.topic, follow_up.product
+    if not topic:  # "支付宝呢" after 「您是想问…」: the same choices, for that service
+        service = "、".join(service.name for service in knowledge.services_for(product))
+        dispatcher.utter_message(text=knowledge.template("clarify_for_service", service=service),
+                                 buttons=buttons(list(follow_up.offered), knowledge))
+        return [SlotSet(PRODUCT_SLOT, product)]
     if topic in knowledge.topics and topic != "service_hours":
         return answer_topic(dispatcher, knowledge, topic, product, tracker, **metadata)
     if topic == "service_hours":

@@ -85,6 +85,7 @@ class Context:
     topic: Optional[str]  # the last topic answered
     product: Optional[str]  # the service (or ambiguous brand) in context
     idle_seconds: Optional[float]  # since the assistant's last reply; None: nothing before
+    offered: Tuple[str, ...] = ()  # the topics the assistant's last reply offered as buttons (「您是想问…」)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class FollowUp:
     product: Optional[str]
     aspect: Optional[str] = None
     number: Optional[str] = None  # digits to check that the entity layer did not take for a phone number
+    offered: Tuple[str, ...] = ()  # a switch after 「您是想问…」: the topics to offer again, for the service named
 
     def to_slot(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -103,7 +105,8 @@ class FollowUp:
     @classmethod
     def from_slot(cls, value: Optional[str]) -> Optional[FollowUp]:
         try:
-            return cls(**json.loads(value)) if value else None
+            fields = json.loads(value) if value else None
+            return cls(**{**fields, "offered": tuple(fields.get("offered", ()))}) if fields else None
         except (TypeError, ValueError):
             return None
 
@@ -146,8 +149,10 @@ def read_follow_up(
     numbers: phone numbers quoted in the message; topic_fits(topic, product): whether that topic has an answer
     for that product; clear_topic: the problem the NLU is sure the message is about on its own, if any;
     topic_title: the title of the last topic (its own words do not make a new question: 维修 after a repair)."""
-    if not context.topic or context.idle_seconds is None or context.idle_seconds > rules.context_seconds:
+    if context.idle_seconds is None or context.idle_seconds > rules.context_seconds:
         return None
+    if not context.topic:
+        return _switch_after_choices(rules, text, context, named_products, aliases, topic_fits)
     topic, words = context.topic, _NOT_WORDS.sub("", normalize(text))
     if topic in rules.happened_topics and _remove(rules.happened, words)[1]:
         return FollowUp(HAPPENED, "fraud_check", context.product)
@@ -162,9 +167,7 @@ def read_follow_up(
         return None
 
     def left_over(rest: str) -> str:
-        for alias in sorted((a for a, key in aliases.items() if key in named_products), key=len, reverse=True):
-            rest = rest.replace(alias, "")
-        return rules.fillers.sub("", rest)
+        return _without_products(rules, rest, named_products, aliases)
 
     if named_products:
         # "那借呗呢": nothing but the product; "那花呗怎么还": and an aspect. "随星借这个月要还多少钱" is a question
@@ -188,3 +191,26 @@ def read_follow_up(
         if not any(word not in topic_title for word in rules.own_topics.findall(rest)):
             return FollowUp(ASPECT, topic, context.product, kind)
     return None
+
+
+def _without_products(rules: FollowUpRules, words: str, named_products: List[str], aliases: Dict[str, str]) -> str:
+    """What is left of the message without the products it names and the filler words."""
+    for alias in sorted((a for a, key in aliases.items() if key in named_products), key=len, reverse=True):
+        words = words.replace(alias, "")
+    return rules.fillers.sub("", words)
+
+
+def _switch_after_choices(rules: FollowUpRules, text: str, context: Context, named_products: List[str],
+                          aliases: Dict[str, str], topic_fits: Callable[[str, Optional[str]], bool]
+                          ) -> Optional[FollowUp]:
+    """"支付宝呢" when the assistant's last reply asked 「您是想问…」 instead of answering: no topic to carry, but the
+    same choices again, for the service just named (those that have an answer for it)."""
+    if not named_products or not context.offered:
+        return None
+    words = _NOT_WORDS.sub("", normalize(text))
+    left = _without_products(rules, words, named_products, aliases)
+    if len(words) > rules.longest or len(left) > rules.most_left_over:
+        return None
+    product = named_products[-1]
+    fitting = tuple(topic for topic in context.offered if topic_fits(topic, product))
+    return FollowUp(SWITCH, "", product, offered=fitting) if fitting else None

@@ -131,7 +131,7 @@ class Knowledge:
         """The message as a follow-up of the conversation (common/follow_ups.py), or None."""
         if self.follow_ups is None:
             return None
-        return read_follow_up(self.follow_ups, text, context, named_products, self.alias_index(), numbers,
+        return read_follow_up(self.follow_ups, text, context, named_products, self.alias_index, numbers,
                               self.topic_fits, clear_topic, self.intent_titles.get(context.topic or "", ""))
 
     def topic_fits(self, topic: str, product: Optional[str]) -> bool:
@@ -147,7 +147,9 @@ class Knowledge:
     def intents_of_kind(self, kind: str) -> List[str]:
         return [key for key, intent in self.intents.items() if intent.kind == kind]
 
-    @property
+    # Knowledge is never changed once loaded (an operator's edit loads a new one), so what is derived from it is
+    # worked out once: the context policy reads both for every message.
+    @functools.cached_property
     def intent_titles(self) -> Dict[str, str]:
         """Intent -> its button title, for the intents that have one."""
         return {key: intent.title for key, intent in self.intents.items() if intent.title}
@@ -163,6 +165,7 @@ class Knowledge:
         """The message asks for a person or a hotline number, whatever else it says."""
         return _any_match(self.person_requests, normalized_text)
 
+    @functools.cached_property
     def alias_index(self) -> Dict[str, str]:
         """Normalised alias -> product key (a service key or an ambiguous brand key)."""
         index = {}

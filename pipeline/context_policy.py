@@ -10,7 +10,7 @@ rules by its priority; otherwise it predicts nothing and the rules answer as bef
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.graph import ExecutionContext
@@ -71,8 +71,23 @@ def read_from_tracker(tracker: DialogueStateTracker) -> Optional[FollowUp]:
     numbers = [str(e["value"]) for e in entities if e.get("entity") == "phone_number"]
     intent = (message.intent or {}).get("name")
     clear_topic = intent if intent in knowledge.intents and knowledge.intents[intent].kind == "problem" else None
-    context = Context(tracker.get_slot(TOPIC_SLOT), tracker.get_slot(PRODUCT_SLOT), idle_seconds(tracker))
+    context = Context(tracker.get_slot(TOPIC_SLOT), tracker.get_slot(PRODUCT_SLOT), idle_seconds(tracker),
+                      offered_topics(tracker, knowledge.intent_titles))
     return knowledge.read_follow_up(text, context, named, numbers, clear_topic)
+
+
+def offered_topics(tracker: DialogueStateTracker, titled_intents: Dict[str, str]) -> Tuple[str, ...]:
+    """The intents the assistant's last reply offered as buttons (「您是想问…」, the greeting's), in their order."""
+    seen_latest_message = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if seen_latest_message:
+                return ()
+            seen_latest_message = True
+        elif isinstance(event, BotUttered) and seen_latest_message and event.data.get("buttons"):
+            payloads = (str(button.get("payload", "")) for button in event.data["buttons"])
+            return tuple(p[1:] for p in payloads if p.startswith("/") and p[1:] in titled_intents)
+    return ()
 
 
 def idle_seconds(tracker: DialogueStateTracker) -> Optional[float]:

@@ -36,7 +36,7 @@ PHONE_NUMBER = "phone_number"
 
 def _alias_patterns() -> List[Dict[str, Any]]:
     patterns = []
-    for alias, product in load_knowledge().alias_index().items():
+    for alias, product in load_knowledge().alias_index.items():
         # The domain dictionary keeps an alias as one jieba token; the split form covers a
         # tokenizer loaded without it.
         for tokens in {(alias,), tuple(jieba.lcut(alias, HMM=False))}:

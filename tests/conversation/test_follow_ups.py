@@ -6,6 +6,7 @@ import urllib.request
 
 import pytest
 
+from common.conversation import ANSWER_SERVICE_KEY
 from tests.conversation.conftest import Conversation
 
 # What the documents say about a repair's cost: no price, what decides it, where to ask.
@@ -207,6 +208,15 @@ def test_after_a_loan_answer_repair_topics_come_last(conversation):
     offered = buttons(conversation, "机子歇菜了")
     repair = [i for i, payload in enumerate(offered) if payload in ("/repair_progress", "/after_sales_repair")]
     assert repair and min(repair) > max(i for i, p in enumerate(offered) if i not in repair)
+
+
+def test_another_service_named_instead_of_a_choice_gets_the_choices_for_it(conversation):
+    offered = buttons(conversation, "钱的问题")
+    replies = conversation.say("那支付宝呢")
+    again = [b["payload"] for reply in replies for b in reply.get("buttons") or []]
+    assert "支付宝" in replies[0]["text"] and again and set(again) <= set(offered)
+    answered = replies_about(conversation, again[0])
+    assert any(meta.get(ANSWER_SERVICE_KEY) == "alipay" for meta in answered), answered
 
 
 # 7. Context does not stick where it should not -------------------------------------------------------------------

@@ -27,7 +27,9 @@ def read(text, context=REPAIR, named=(), numbers=(), clear_topic=None):
 @pytest.mark.parametrize(
     ("text", "aspect"),
     [("费用是？", "cost"), ("过保了呢", "cost"), ("多久能好", "duration"), ("去哪里办", "where"),
-     ("具体怎么弄", "how"), ("要带什么", "prepare"), ("周末呢", "time"), ("晚上能打吗", "time")],
+     ("具体怎么弄", "how"), ("要带什么", "prepare"), ("周末呢", "time"), ("晚上能打吗", "time"),
+     ("贵么", "cost"), ("能保修吗", "cost"), ("要自己出钱吗", "cost"), ("今天能好吗", "duration"),
+     ("附近有维修点吗", "where"), ("发票要吗", "prepare")],
 )
 def test_aspects_of_the_last_answer(text, aspect):
     assert read(text) == FollowUp("aspect", "after_sales_repair", "xiaomi_after_sales", aspect)
@@ -35,7 +37,8 @@ def test_aspects_of_the_last_answer(text, aspect):
 
 @pytest.mark.parametrize("text", ["还是不行", "我试过了", "那怎么办", "人呢", "有人吗", "我已经换过卡了", "亲 在么",
                                   "还没到账", "已经寄回去了", "已经核对过卡号了没错", "已经查过卡了没问题",
-                                  "我已经查过银行卡了没问题", "卡里钱是够的", "银行卡已经核对过了没问题"])
+                                  "我已经查过银行卡了没问题", "卡里钱是够的", "银行卡已经核对过了没问题",
+                                  "换了卡也不行", "没有用啊", "卡里有钱", "余额充足", "答非所问", "说了等于没说"])
 def test_not_resolved_or_a_person(text):
     assert read(text).kind == "not_resolved"
 
@@ -49,6 +52,8 @@ def test_the_same_question_for_another_service():
 
 def test_money_sent_after_a_scam_warning_is_fraud_that_happened():
     assert read("我已经转了5000", Context("fraud_check", None, 5)).kind == "happened"
+    for text in ("我把密码告诉他了", "钱能追回来吗", "报警有用吗", "我点了链接"):
+        assert read(text, Context("fraud_check", None, 5)).kind == "happened", text
     assert read("我已经转了5000") is None  # after a repair answer it is no fraud report: read on its own
 
 
@@ -118,6 +123,32 @@ def test_the_policy_reads_the_tracker_and_the_time_since_the_last_reply():
     assert read_from_tracker(rasa_tracker(3600)) is None
 
 
+def clarified_tracker(text, named, gap_seconds=20):
+    """「天星金融除了打电话还能怎么联系」 was not understood well enough: 「您是想问…」 with three buttons, no topic."""
+    domain = Domain.from_path(ROOT / "domain.yml")
+    buttons = [{"title": "联系方式", "payload": "/contact_channels"}, {"title": "客服电话", "payload": "/ask_hotline"},
+               {"title": "投诉", "payload": "/complaint"}]
+    entities = [{"entity": "product", "value": value} for value in named]
+    events = [
+        UserUttered("天星金融除了打电话还能怎么联系", {"name": "nlu_fallback", "confidence": 0.76},
+                    [{"entity": "product", "value": "tianxing_loan"}], timestamp=1000.0),
+        SlotSet("product", "tianxing_loan", timestamp=1000.0),
+        ActionExecuted("action_clarify", timestamp=1000.1),
+        BotUttered("您是想问下面哪一个？", {"buttons": buttons}, timestamp=1000.2),
+        ActionExecuted("action_listen", timestamp=1000.3),
+        UserUttered(text, {"name": "nlu_fallback", "confidence": 0.5}, entities, timestamp=1000.2 + gap_seconds),
+    ]
+    return DialogueStateTracker.from_events("u", events, slots=domain.slots)
+
+
+def test_another_service_named_after_a_clarification_gets_the_same_choices_for_it():
+    follow_up = read_from_tracker(clarified_tracker("支付宝呢", ["alipay"]))
+    assert follow_up == FollowUp("switch", "", "alipay", offered=("contact_channels", "ask_hotline", "complaint"))
+    assert FollowUp.from_slot(follow_up.to_slot()) == follow_up
+    assert read_from_tracker(clarified_tracker("支付宝的借呗额度怎么突然没了", ["alipay"])) is None  # its own question
+    assert read_from_tracker(clarified_tracker("支付宝呢", ["alipay"], gap_seconds=3600)) is None  # too long ago
+
+
 # The action --------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -158,6 +189,14 @@ async def test_fraud_that_happened_gets_the_steps_and_the_card(domain):
     messages, _ = await run(ActionFollowUp(), sdk_tracker(FollowUp("happened", "fraud_check", "alipay")), domain)
     assert "报警" in messages[0]["text"] and "冻结" in messages[0]["text"]
     assert "95188" in messages[-1]["text"]
+
+
+async def test_the_choices_offered_again_name_the_service_and_answer_for_it(domain):
+    follow_up = FollowUp("switch", "", "alipay", offered=("contact_channels", "ask_hotline"))
+    messages, events = await run(ActionFollowUp(), sdk_tracker(follow_up), domain)
+    assert "支付宝" in messages[0]["text"] and "您是想问" in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/contact_channels", "/ask_hotline"]
+    assert SdkSlotSet("product", "alipay") in events
 
 
 async def test_not_resolved_hands_off_to_the_topics_service(domain):

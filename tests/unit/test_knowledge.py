@@ -28,7 +28,7 @@ def test_every_problem_intent_has_a_button_title_and_an_answer_or_its_own_action
 
 
 def test_aliases_resolve_to_products_and_xiaomi_alone_is_ambiguous():
-    index = load_knowledge().alias_index()
+    index = load_knowledge().alias_index
     assert index["随星借"] == "tianxing_loan"
     assert index["花呗"] == "alipay"
     assert index["米家"] == "xiaomi_after_sales"
