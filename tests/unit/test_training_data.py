@@ -1,5 +1,7 @@
 """The training data: the held-out and blind files stay held out (no sentence of theirs is in it after
-normalisation), and every line of an examples block is an example Rasa reads."""
+normalisation, spaces and punctuation left out), and every line of an examples block is an example Rasa reads."""
+
+import re
 
 import pytest
 import yaml
@@ -9,8 +11,15 @@ from common.text import normalize
 from tests.conftest import ROOT
 
 
+def _key(text):
+    """A sentence as compared: normalised, spaces and punctuation left out (「额度降低了，为什么」)."""
+    return re.sub(r"[\W_]+", "", normalize(text))
+
+
 def _texts(path):
-    return {normalize(m.get("text")): m.get("intent") for m in load_data(str(path)).intent_examples}
+    keys = {_key(m.get("text")): m.get("intent") for m in load_data(str(path)).intent_examples}
+    keys.pop("", None)  # emoji or punctuation alone: nothing to compare
+    return keys
 
 
 @pytest.mark.parametrize("held_out_file", ["heldout.yml", "blind.yml"])
@@ -28,7 +37,7 @@ def test_no_real_customer_question_is_trained_on():
     # The real customers' questions measure how well the assistant understands words it never saw.
     from eval.common import load_real_dev
 
-    real = {normalize(text) for text, _ in load_real_dev(REAL_DEV)}
+    real = {_key(text) for text, _ in load_real_dev(REAL_DEV)}
     assert sorted(set(_texts(ROOT / "data" / "nlu")) & real) == []
 
 
