@@ -152,7 +152,8 @@ def read_follow_up(
     if context.idle_seconds is None or context.idle_seconds > rules.context_seconds:
         return None
     if not context.topic:
-        return _switch_after_choices(rules, text, context, named_products, aliases, topic_fits)
+        return None if clear_topic else _switch_after_choices(rules, text, context, named_products, aliases,
+                                                                 topic_fits)
     topic, words = context.topic, _NOT_WORDS.sub("", normalize(text))
     if topic in rules.happened_topics and _remove(rules.happened, words)[1]:
         return FollowUp(HAPPENED, "fraud_check", context.product)
@@ -204,7 +205,8 @@ def _switch_after_choices(rules: FollowUpRules, text: str, context: Context, nam
                           aliases: Dict[str, str], topic_fits: Callable[[str, Optional[str]], bool]
                           ) -> Optional[FollowUp]:
     """"支付宝呢" when the assistant's last reply asked 「您是想问…」 instead of answering: no topic to carry, but the
-    same choices again, for the service just named (those that have an answer for it)."""
+    same choices again, for the service just named (those that have an answer for it). A question the NLU is sure
+    of on its own ("借呗提额") is not one: the caller reads it on its own."""
     if not named_products or not context.offered:
         return None
     words = _NOT_WORDS.sub("", normalize(text))

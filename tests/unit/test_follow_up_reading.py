@@ -149,6 +149,12 @@ def test_another_service_named_after_a_clarification_gets_the_same_choices_for_i
     assert read_from_tracker(clarified_tracker("支付宝呢", ["alipay"], gap_seconds=3600)) is None  # too long ago
 
 
+def test_a_short_clear_question_after_offered_choices_is_answered_not_offered_again():
+    after_choices = Context(None, None, 20.0, offered=("quota_increase", "repayment_failure"))
+    assert read("借呗提额", after_choices, named=["alipay"], clear_topic="quota_increase") is None
+    assert read("借呗呢", after_choices, named=["alipay"]).kind == "switch"
+
+
 # The action --------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -152,3 +152,9 @@ def test_chinese_text_is_never_left_unreadable_or_non_chinese(pipeline):
 def test_the_guard_intents_leave_the_ranking_of_chinese_text(pipeline):
     message = pipeline("你好呀😂", classifier_intent="greet", runner_up="unreadable_input")
     assert [r["name"] for r in message.get("intent_ranking")] == ["greet"]
+
+
+def test_a_long_run_of_one_character_counts_as_three_and_numbers_keep_their_digits(pipeline):
+    shouted = pipeline("我的还款失败了，" + "啊" * 100 + "！！！！！！")
+    assert shouted.get(TEXT) == "我的还款失败了,啊啊啊!!!"
+    assert entities(pipeline("打13888888888问问"))[-1] == ("phone_number", "13888888888")
