@@ -68,6 +68,20 @@ def watch(page: Page, problems: PageProblems) -> None:
     page.on("request", on_request)
 
 
+def console_page(browser: Browser, problems: PageProblems) -> Page:
+    """A desktop-sized page in a context of its own (its own cookies and session), watched for problems."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    watch(page, problems)
+    return page
+
+
+def log_in(page: Page, url: str, token: str) -> None:
+    """Opens the console at url and logs in with the token (an operator's or an agent's)."""
+    page.goto(f"{url}/ops/")
+    page.fill("#token", token)
+    page.click("#login-form button[type=submit]")
+
+
 def screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

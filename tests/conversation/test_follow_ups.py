@@ -192,8 +192,12 @@ def test_is_this_number_real_after_a_hotline_card_checks_the_line_just_given(con
 
 # 6. Clarification ordered by the conversation -------------------------------------------------------------------
 
+def payloads(replies: list) -> list:
+    return [b["payload"] for reply in replies for b in reply.get("buttons") or []]
+
+
 def buttons(conversation: Conversation, message: str) -> list:
-    return [b["payload"] for reply in conversation.say(message) for b in reply.get("buttons") or []]
+    return payloads(conversation.say(message))
 
 
 def test_a_clarification_puts_the_topic_just_answered_first(conversation):
@@ -213,7 +217,7 @@ def test_after_a_loan_answer_repair_topics_come_last(conversation):
 def test_another_service_named_instead_of_a_choice_gets_the_choices_for_it(conversation):
     offered = buttons(conversation, "钱的问题")
     replies = conversation.say("那支付宝呢")
-    again = [b["payload"] for reply in replies for b in reply.get("buttons") or []]
+    again = payloads(replies)
     assert "支付宝" in replies[0]["text"] and again and set(again) <= set(offered)
     answered = replies_about(conversation, again[0])
     assert any(meta.get(ANSWER_SERVICE_KEY) == "alipay" for meta in answered), answered

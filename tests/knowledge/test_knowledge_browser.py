@@ -9,7 +9,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from devtools.browser import PageProblems, screenshot, watch
+from devtools.browser import PageProblems, log_in, screenshot, watch
 from tests.e2e.test_webchat import LATEST_REPLIES, REPLY_BUTTON, Chat, assert_page_clean
 from tests.knowledge.conftest import TOKEN, topic
 
@@ -37,9 +37,7 @@ def test_operator_edits_tries_publishes_and_rolls_back_while_a_customer_chats(br
     operator = new_page(browser, operator_problems)
     customer = new_page(browser, customer_problems)
     try:
-        operator.goto(f"{console.url}/ops/")
-        operator.fill("#token", TOKEN)
-        operator.click("#login-form button[type=submit]")
+        log_in(operator, console.url, TOKEN)
         operator.click(".tab[data-tab=knowledge]")
         row = operator.locator("#kb-topics tr.kb-topic", has_text="账户被锁")
         expect(row).to_contain_text("已发布")

@@ -8,7 +8,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from devtools.browser import PageProblems, screenshot, watch
+from devtools.browser import PageProblems, console_page, log_in, screenshot, watch
 from devtools.live_chat_clients import OPS_TOKEN, Customer, buttons
 from tests.e2e.test_webchat import assert_page_clean
 
@@ -109,13 +109,10 @@ def test_an_agent_takes_no_more_chats_than_allowed(ops, assistant):
 
 def test_agents_in_the_console_form(browser, console, ops):
     problems = PageProblems()
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    watch(page, problems)
+    page = console_page(browser, problems)
     name = unique("小曹")
     try:
-        page.goto(f"{console.url}/ops/")
-        page.fill("#token", OPS_TOKEN)
-        page.click("#login-form button[type=submit]")
+        log_in(page, console.url, OPS_TOKEN)
         page.click(".tab[data-tab=agents]")
         page.fill("#agent-form-name", name)
         page.check("#agent-form-services input[value=alipay]")
@@ -173,13 +170,10 @@ def test_the_administrator_keeps_operator_accounts_in_the_console(browser, conso
     """运营账号 in 座席: created with a token shown once, disabled (the token stops at once) and re-keyed; after
     logging out (a fresh page), the operator's own token does not see the card."""
     problems = PageProblems()
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    watch(page, problems)
+    page = console_page(browser, problems)
     name = unique("运营")
     try:
-        page.goto(f"{console.url}/ops/")
-        page.fill("#token", OPS_TOKEN)
-        page.click("#login-form button[type=submit]")
+        log_in(page, console.url, OPS_TOKEN)
         page.click(".tab[data-tab=agents]")
         page.fill("#operator-form-name", name)
         page.click("#operator-form button[type=submit]")
@@ -236,9 +230,7 @@ def test_two_chats_at_once_in_the_workspace_beside_a_ticket(browser, console, op
         writer.wait_for("回电", writer.say("随星借的额度突然没了"))
         writer.wait_for("编号", writer.say(buttons(writer.received[-1])["跳过"]))
 
-        page.goto(f"{console.url}/ops/")
-        page.fill("#token", token)
-        page.click("#login-form button[type=submit]")
+        log_in(page, console.url, token)
         expect(page.locator("#ticket-table tbody tr .text").filter(has_text="随星借的额度突然没了")).to_have_count(1)
         page.click("#agent-online")
         expect(page.locator("#agent-state")).to_have_text("在线")
@@ -294,13 +286,10 @@ def test_transfer_to_a_colleague_in_the_workspace_then_to_another_service(browse
     third = ops.new_agent(third_name, ["xiaomi_after_sales"])
     second_id = next(a["id"] for a in ops.ok("GET", "agents", OPS_TOKEN)["items"] if a["name"] == second_name)
     problems = PageProblems()
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    watch(page, problems)
+    page = console_page(browser, problems)
     customer = None
     try:
-        page.goto(f"{console.url}/ops/")
-        page.fill("#token", first)
-        page.click("#login-form button[type=submit]")
+        log_in(page, console.url, first)
         page.click("#agent-online")
         expect(page.locator("#agent-state")).to_have_text("在线")
         customer = join_queue(assistant)

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from devtools.browser import PageProblems
+from devtools.browser import PageProblems, console_page, log_in
 from devtools.live_chat_clients import OPS_TOKEN
 from tests.e2e.test_webchat import BOT, Chat, assert_page_clean
-from tests.live.test_live_chat_browser import ASK_PERSON, new_page
+from tests.live.test_live_chat_browser import ASK_PERSON
 
 
 def test_the_viewer_shows_a_live_chat_with_the_agents_messages(browser, ops, console):
     token = ops.new_agent("小钱", ["alipay"])
     customer_problems, operator_problems = PageProblems(), PageProblems()
-    customer = new_page(browser, customer_problems)
-    operator = new_page(browser, operator_problems)
+    customer = console_page(browser, customer_problems)
+    operator = console_page(browser, operator_problems)
     try:
         chat = Chat(customer).open(console.url)
         chat.wait_for_greeting()
@@ -35,9 +35,7 @@ def test_the_viewer_shows_a_live_chat_with_the_agents_messages(browser, ops, con
         expect(customer.locator(BOT).filter(has_text="两小时内到账")).to_have_count(1)
         ops.ok("POST", f"agent/conversations/{conversation}/end", token)
 
-        operator.goto(f"{console.url}/ops/")
-        operator.fill("#token", OPS_TOKEN)
-        operator.click("#login-form button[type=submit]")
+        log_in(operator, console.url, OPS_TOKEN)
         operator.click(".tab[data-tab=conversations]")
         operator.check("#conv-handoff")
         operator.locator("#conv-service").select_option("alipay")

@@ -4,9 +4,9 @@ both ways (the agent's shown as text), the bot silent meanwhile, end and rating,
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from devtools.browser import PageProblems, screenshot, watch
+from devtools.browser import PageProblems, console_page, log_in, screenshot
 from rasa_server.live_channel import WORD_JOINER
 from tests.e2e.test_webchat import BOT, INPUT, REPLY_BUTTON, Chat, assert_page_clean
 
@@ -14,21 +14,13 @@ ASK_PERSON = "支付宝的人工客服怎么找"
 XSS = '<img src=x onerror="window.__xss=1">'
 
 
-def new_page(browser, problems: PageProblems) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    watch(page, problems)
-    return page
-
-
 def test_customer_and_agent_chat_in_two_browsers(browser, ops, console):
     token = ops.new_agent("小王", ["alipay"], online=False)
     agent_problems, customer_problems = PageProblems(), PageProblems()
-    agent = new_page(browser, agent_problems)
-    customer = new_page(browser, customer_problems)
+    agent = console_page(browser, agent_problems)
+    customer = console_page(browser, customer_problems)
     try:
-        agent.goto(f"{console.url}/ops/")
-        agent.fill("#token", token)
-        agent.click("#login-form button[type=submit]")
+        log_in(agent, console.url, token)
         expect(agent.locator("#tab-workspace")).to_be_visible()
         expect(agent.locator("#agent-name")).to_have_text("客服小王")
         expect(agent.locator(".tab[data-tab=dashboard]")).to_be_hidden()  # an agent's token is not the operator's
@@ -100,13 +92,11 @@ def test_customer_and_agent_chat_in_two_browsers(browser, ops, console):
 def test_the_agent_sees_the_customer_typing_until_they_send_or_stop(browser, ops, console):
     token = ops.new_agent("小唐", ["xiaomi_after_sales"], online=False)
     agent_problems, customer_problems = PageProblems(), PageProblems()
-    agent = new_page(browser, agent_problems)
-    customer = new_page(browser, customer_problems)
+    agent = console_page(browser, agent_problems)
+    customer = console_page(browser, customer_problems)
     typing = agent.locator("#customer-typing")
     try:
-        agent.goto(f"{console.url}/ops/")
-        agent.fill("#token", token)
-        agent.click("#login-form button[type=submit]")
+        log_in(agent, console.url, token)
         agent.click("#agent-online")
         expect(agent.locator("#agent-state")).to_have_text("在线")
 

@@ -14,9 +14,9 @@ import time
 from typing import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from devtools.browser import PageProblems, screenshot, watch
+from devtools.browser import PageProblems, console_page, log_in, screenshot
 from devtools.live_chat_clients import OPS_TOKEN, Customer, Heartbeat, Ops, buttons
 from devtools.servers import NO_RATE_LIMITS, Assistant, PageServer, free_port
 from tests.conftest import page_assistant
@@ -235,25 +235,13 @@ def test_a_silent_agent_gets_the_customer_a_ticket_and_the_hotline(ops, customer
 
 # ---------- in real browsers: a customer on the chat page, an agent and the operator in the console ----------
 
-def new_page(browser, problems: PageProblems) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    watch(page, problems)
-    return page
-
-
-def log_in(page: Page, url: str, token: str) -> None:
-    page.goto(f"{url}/ops/")
-    page.fill("#token", token)
-    page.click("#login-form button[type=submit]")
-
-
 def test_a_ticket_in_two_browsers_seen_after_a_reload_and_counted(browser, short_assistant, ops):
     console = short_assistant[1]
     token = ops.new_agent("小何", ["alipay"], online=False)
     customer_problems, agent_problems, operator_problems = PageProblems(), PageProblems(), PageProblems()
-    customer = new_page(browser, customer_problems)
-    agent = new_page(browser, agent_problems)
-    operator = new_page(browser, operator_problems)
+    customer = console_page(browser, customer_problems)
+    agent = console_page(browser, agent_problems)
+    operator = console_page(browser, operator_problems)
     try:
         chat = Chat(customer).open(console.url)
         chat.wait_for_greeting()
@@ -305,8 +293,8 @@ def test_a_person_on_the_chat_page_and_an_agent_who_reloads_mid_chat(browser, sh
     console = short_assistant[1]
     token = ops.new_agent("小王", ["xiaomi_after_sales"], online=False)
     customer_problems, agent_problems = PageProblems(), PageProblems()
-    customer = new_page(browser, customer_problems)
-    agent = new_page(browser, agent_problems)
+    customer = console_page(browser, customer_problems)
+    agent = console_page(browser, agent_problems)
     try:
         log_in(agent, console.url, token)
         expect(agent.locator("#agent-state")).to_have_text("离线")  # offline at login
@@ -362,8 +350,8 @@ def test_in_chromium_a_long_wait_then_the_last_agent_offline_and_a_ticket(browse
     # 售后: an earlier test's chat of another service may come back to its queue when that agent's console stops.
     token = ops.new_agent("小叶", ["xiaomi_after_sales"], online=False)
     customer_problems, agent_problems = PageProblems(), PageProblems()
-    customer = new_page(browser, customer_problems)
-    agent = new_page(browser, agent_problems)
+    customer = console_page(browser, customer_problems)
+    agent = console_page(browser, agent_problems)
     try:
         log_in(agent, console.url, token)
         agent.click("#agent-online")

@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from devtools import conversation_mix as mix
 from devtools.browser import PageProblems, screenshot, watch
+from devtools.browser import log_in as log_in_to
 from tests.ops.conftest import TOKEN
 
 CHARTS = ["chart-resolution", "chart-handoffs", "chart-hours", "chart-topics", "chart-trend", "chart-numbers"]
@@ -30,9 +31,7 @@ def problems(page: Page) -> PageProblems:
 
 
 def log_in(page: Page, console, token: str = TOKEN) -> None:
-    page.goto(f"{console.url}/ops/")
-    page.fill("#token", token)
-    page.click("#login-form button[type=submit]")
+    log_in_to(page, console.url, token)
 
 
 def painted_pixels(page: Page, chart_id: str) -> int:
