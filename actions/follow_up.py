@@ -46,7 +46,10 @@ class ActionFollowUp(Action):
             steps = f"{knowledge.follow_ups.leads['happened']}\n{knowledge.template('fraud_happened')}"
             return events + after_fraud(dispatcher, knowledge, product, tracker, steps, **kind)
         if follow_up.kind == NOT_RESOLVED:
-            dispatcher.utter_message(text=knowledge.follow_ups.leads["not_resolved"])
+            # After a scam warning or the after-fraud steps there was nothing to "solve": a lead of its own.
+            after_fraud_topic = follow_up.topic in knowledge.follow_ups.happened_topics
+            lead = knowledge.follow_ups.leads["not_resolved_after_fraud" if after_fraud_topic else "not_resolved"]
+            dispatcher.utter_message(text=lead)
             return events + hand_off(dispatcher, knowledge, product, tracker)
         if follow_up.kind == ASPECT:
             return events + answer_aspect(dispatcher, knowledge, follow_up, kind)

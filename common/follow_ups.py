@@ -42,6 +42,7 @@ class FollowUpRules:
     not_resolved: Tuple[re.Pattern, ...]
     number_topics: Tuple[str, ...]
     this_number: re.Pattern
+    hotline_words: re.Pattern
     aspects: Dict[str, Tuple[re.Pattern, ...]]  # in the order they are checked
     answers: Dict[str, Dict[str, str]]  # topic -> aspect -> answer
     generic: Dict[str, str]  # aspect -> answer template
@@ -71,6 +72,7 @@ def load_rules(path: Path) -> FollowUpRules:
         not_resolved=patterns(raw["not_resolved"]),
         number_topics=tuple(raw["number_topics"]),
         this_number=re.compile(raw["this_number"]),
+        hotline_words=re.compile(raw["hotline_words"]),
         aspects={aspect: patterns(items) for aspect, items in raw["aspects"].items()},
         answers={topic: dict(by_aspect) for topic, by_aspect in raw["answers"].items()},
         generic=dict(raw["generic"]),
@@ -141,20 +143,26 @@ def read_follow_up(
     numbers: List[str],
     topic_fits: Callable[[str, Optional[str]], bool],
     clear_topic: Optional[str] = None,
-    topic_title: str = "",
+    topic_text: str = "",
 ) -> Optional[FollowUp]:
     """The message as a follow-up of the conversation, or None: then it is read on its own, as without context.
 
     named_products: product keys the entity ruler found in the message; aliases: normalised alias -> product key;
     numbers: phone numbers quoted in the message; topic_fits(topic, product): whether that topic has an answer
     for that product; clear_topic: the problem the NLU is sure the message is about on its own, if any;
-    topic_title: the title of the last topic (its own words do not make a new question: 维修 after a repair)."""
+    topic_text: the last topic's title and answer (its own words do not make a new question: 维修 after a repair,
+    退款 after a duplicate charge)."""
     if context.idle_seconds is None or context.idle_seconds > rules.context_seconds:
         return None
+    words = _NOT_WORDS.sub("", normalize(text))
     if not context.topic:
-        return None if clear_topic else _switch_after_choices(rules, text, context, named_products, aliases,
-                                                                 topic_fits)
-    topic, words = context.topic, _NOT_WORDS.sub("", normalize(text))
+        if clear_topic:
+            return None
+        # 「您是想问…」 offered a scam check, and the customer says what already happened: the after-fraud steps.
+        if set(context.offered) & set(rules.happened_topics) and _remove(rules.happened, words)[1]:
+            return FollowUp(HAPPENED, "fraud_check", context.product)
+        return _switch_after_choices(rules, text, context, named_products, aliases, topic_fits)
+    topic = context.topic
     if topic in rules.happened_topics and _remove(rules.happened, words)[1]:
         return FollowUp(HAPPENED, "fraud_check", context.product)
     if numbers:
@@ -173,12 +181,17 @@ def read_follow_up(
     if named_products:
         # "那借呗呢": nothing but the product; "那花呗怎么还": and an aspect. "随星借这个月要还多少钱" is a question
         # of its own that the NLU is sure of.
-        rest, _ = _remove((p for ps in rules.aspects.values() for p in ps), words)
+        rest, asks_aspect = _remove((p for ps in rules.aspects.values() for p in ps), words)
+        rest, asks_line = _remove((rules.hotline_words,), rest)
         product = named_products[-1]
         new_question = clear_topic not in (None, topic) and bool(left_over(words))
-        if len(left_over(rest)) <= rules.most_left_over and not new_question and topic_fits(topic, product):
-            return FollowUp(SWITCH, topic, product)
-        return None
+        if len(left_over(rest)) > rules.most_left_over or new_question:
+            return None
+        # "支付宝的号码是多少" asks for that service's line; so does "那小米贷款的呢" after a repair answer, which
+        # that service has no answer for.
+        if asks_line or not (asks_aspect or topic_fits(topic, product)):
+            return FollowUp(SWITCH, "ask_hotline", product)
+        return FollowUp(SWITCH, topic, product) if topic_fits(topic, product) else None
     kinds = [("time", rules.aspects["time"]), (NOT_RESOLVED, rules.not_resolved),
              *((aspect, patterns) for aspect, patterns in rules.aspects.items() if aspect != "time")]
     for kind, patterns in kinds:
@@ -188,8 +201,8 @@ def read_follow_up(
             continue
         if kind == NOT_RESOLVED:
             return FollowUp(NOT_RESOLVED, topic, context.product)
-        # "利息要多少钱" after a repair answer asks about interest (a word of another topic than the last one's title)
-        if not any(word not in topic_title for word in rules.own_topics.findall(rest)):
+        # "利息要多少钱" after a repair answer asks about interest (a word the last topic's answer does not use)
+        if not any(word not in topic_text for word in rules.own_topics.findall(rest)):
             return FollowUp(ASPECT, topic, context.product, kind)
     return None
 

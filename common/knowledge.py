@@ -132,7 +132,13 @@ class Knowledge:
         if self.follow_ups is None:
             return None
         return read_follow_up(self.follow_ups, text, context, named_products, self.alias_index, numbers,
-                              self.topic_fits, clear_topic, self.intent_titles.get(context.topic or "", ""))
+                              self.topic_fits, clear_topic, self.topic_text(context.topic))
+
+    def topic_text(self, topic: Optional[str]) -> str:
+        """A topic's title and answers: the words the customer has just read about it."""
+        entry = self.topics.get(topic or "")
+        answers = [entry.default, *entry.by_product.values()] if entry else []
+        return "\n".join([self.intent_titles.get(topic or "", ""), *answers])
 
     def topic_fits(self, topic: str, product: Optional[str]) -> bool:
         """Whether the topic has an answer for that product: "那借呗呢" after a repair answer has none."""

@@ -43,11 +43,35 @@ def test_not_resolved_or_a_person(text):
     assert read(text).kind == "not_resolved"
 
 
+@pytest.mark.parametrize(
+    ("text", "aspect"),
+    [("how much", "cost"), ("要几多钱", "cost"), ("要准备点什么", "prepare"), ("十点还能打电话吗", "time"),
+     ("礼拜六去修行不行", "time"), ("这个在app哪里看", "where"), ("要带些啥东西过去", "prepare")],
+)
+def test_aspects_in_customers_own_padding_english_and_cantonese(text, aspect):
+    assert read(text) == FollowUp("aspect", "after_sales_repair", "xiaomi_after_sales", aspect)
+
+
+@pytest.mark.parametrize("text", ["你们这个怎么搞的", "还有别的办法吗", "可是我没有逾期啊", "找不到人啊",
+                                  "查了半天查不到", "点算啊", "卡都换了三张了", "重启了好几次了", "hello 有人吗",
+                                  "试了好几次了还是不行", "密码找回了也登不上", "换了别的卡也还不了"])
+def test_not_resolved_in_customers_own_words(text):
+    assert read(text).kind == "not_resolved"
+
+
 def test_the_same_question_for_another_service():
     follow_up = read("那借呗呢", Context("repayment_failure", "tianxing_loan", 5), named=["alipay"])
     assert follow_up == FollowUp("switch", "repayment_failure", "alipay")
-    # A repair has no answer for 支付宝: the message is read on its own.
-    assert read("那支付宝呢", named=["alipay"]) is None
+    # A repair has no answer for 小米贷款: that service's hotline card, not a guess at its answers.
+    assert read("那小米贷款的呢", named=["tianxing_loan"]) == FollowUp("switch", "ask_hotline", "tianxing_loan")
+    assert read("那花呗怎么还", named=["alipay"]) is None  # a question of its own about 花呗: read on its own
+
+
+def test_another_services_number_asked_for_gets_its_card():
+    after_card = Context("ask_hotline", "xiaomi_after_sales", 5)
+    assert read("支付宝的号码是多少啊", after_card, named=["alipay"]) == FollowUp("switch", "ask_hotline", "alipay")
+    after_repayment = Context("repayment_failure", "tianxing_loan", 5)
+    assert read("借呗的人工呢", after_repayment, named=["alipay"]) == FollowUp("switch", "ask_hotline", "alipay")
 
 
 def test_money_sent_after_a_scam_warning_is_fraud_that_happened():
@@ -55,6 +79,18 @@ def test_money_sent_after_a_scam_warning_is_fraud_that_happened():
     for text in ("我把密码告诉他了", "钱能追回来吗", "报警有用吗", "我点了链接"):
         assert read(text, Context("fraud_check", None, 5)).kind == "happened", text
     assert read("我已经转了5000") is None  # after a repair answer it is no fraud report: read on its own
+
+
+def test_what_a_victim_did_said_in_two_characters_is_fraud_that_happened():
+    for text in ("点了 还输了密码", "下了 还填了身份证", "给了他验证码"):
+        assert read(text, Context("fraud_check", None, 5)).kind == "happened", text
+        assert getattr(read(text), "kind", None) != "happened", text  # after a repair answer: no fraud report
+
+
+def test_what_happened_after_choices_that_offered_a_scam_check_is_fraud_that_happened():
+    offered_scam = Context(None, "alipay", 20.0, offered=("fraud_check", "quota_frozen"))
+    assert read("点了 还输了密码", offered_scam) == FollowUp("happened", "fraud_check", "alipay")
+    assert read("点了 还输了密码", Context(None, "alipay", 20.0, offered=("quota_frozen",))) is None
 
 
 def test_a_number_after_a_number_check():
@@ -195,6 +231,15 @@ async def test_fraud_that_happened_gets_the_steps_and_the_card(domain):
     messages, _ = await run(ActionFollowUp(), sdk_tracker(FollowUp("happened", "fraud_check", "alipay")), domain)
     assert "报警" in messages[0]["text"] and "冻结" in messages[0]["text"]
     assert "95188" in messages[-1]["text"]
+
+
+async def test_a_person_asked_for_after_the_fraud_steps_is_not_told_it_was_unsolved(domain):
+    leads = load_knowledge().follow_ups.leads
+    messages, _ = await run(ActionFollowUp(), sdk_tracker(FollowUp("not_resolved", "fraud_check", None)), domain)
+    assert messages[0]["text"] == leads["not_resolved_after_fraud"] != leads["not_resolved"]
+    messages, _ = await run(ActionFollowUp(), sdk_tracker(FollowUp("not_resolved", "repayment_failure", "alipay")),
+                            domain)
+    assert messages[0]["text"] == leads["not_resolved"] and "95188" in messages[-1]["text"]
 
 
 async def test_the_choices_offered_again_name_the_service_and_answer_for_it(domain):
