@@ -154,22 +154,23 @@ def read_follow_up(
     退款 after a duplicate charge)."""
     if context.idle_seconds is None or context.idle_seconds > rules.context_seconds:
         return None
+    if clear_topic and not context.topic:
+        return None
     words = _NOT_WORDS.sub("", normalize(text))
+    # What the message may lean on: the last topic answered or, after 「您是想问…」, the topics offered (a scam check
+    # offered, then "点了 还输了密码", is a fraud that happened).
+    in_play = {context.topic} if context.topic else set(context.offered)
+    if in_play & set(rules.happened_topics) and _remove(rules.happened, words)[1]:
+        return FollowUp(HAPPENED, "fraud_check", context.product)
+    if in_play & set(rules.number_topics):
+        to_check = _number_to_check(rules, text, numbers, context.product)
+        if to_check:
+            return to_check
+    elif numbers:
+        return None
     if not context.topic:
-        if clear_topic:
-            return None
-        # 「您是想问…」 offered a scam check, and the customer says what already happened: the after-fraud steps.
-        if set(context.offered) & set(rules.happened_topics) and _remove(rules.happened, words)[1]:
-            return FollowUp(HAPPENED, "fraud_check", context.product)
         return _switch_after_choices(rules, text, context, named_products, aliases, topic_fits)
     topic = context.topic
-    if topic in rules.happened_topics and _remove(rules.happened, words)[1]:
-        return FollowUp(HAPPENED, "fraud_check", context.product)
-    if numbers:
-        return FollowUp(NUMBER, "fraud_check", context.product) if topic in rules.number_topics else None
-    typed = typed_number(rules, text) if topic in rules.number_topics else None
-    if typed:
-        return FollowUp(NUMBER, "fraud_check", context.product, number=typed)
     if topic == "ask_hotline" and rules.this_number.search(words) and len(words) <= rules.longest:
         return FollowUp(NUMBER, "fraud_check", context.product)  # the card's line: action_follow_up checks it
     if not words or len(words) > rules.longest:
@@ -205,6 +206,15 @@ def read_follow_up(
         if not any(word not in topic_text for word in rules.own_topics.findall(rest)):
             return FollowUp(ASPECT, topic, context.product, kind)
     return None
+
+
+def _number_to_check(rules: FollowUpRules, text: str, numbers: List[str], product: Optional[str]
+                     ) -> Optional[FollowUp]:
+    """A number quoted, or typed with little else, where a number check fits: that number checked."""
+    if numbers:
+        return FollowUp(NUMBER, "fraud_check", product)
+    typed = typed_number(rules, text)
+    return FollowUp(NUMBER, "fraud_check", product, number=typed) if typed else None
 
 
 def _without_products(rules: FollowUpRules, words: str, named_products: List[str], aliases: Dict[str, str]) -> str:

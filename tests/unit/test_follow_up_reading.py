@@ -54,7 +54,8 @@ def test_aspects_in_customers_own_padding_english_and_cantonese(text, aspect):
 
 @pytest.mark.parametrize("text", ["你们这个怎么搞的", "还有别的办法吗", "可是我没有逾期啊", "找不到人啊",
                                   "查了半天查不到", "点算啊", "卡都换了三张了", "重启了好几次了", "hello 有人吗",
-                                  "试了好几次了还是不行", "密码找回了也登不上", "换了别的卡也还不了"])
+                                  "试了好几次了还是不行", "密码找回了也登不上", "换了别的卡也还不了", "咩意思 没看懂",
+                                  "点解会咁", "卡号核对过了都是对的"])
 def test_not_resolved_in_customers_own_words(text):
     assert read(text).kind == "not_resolved"
 
@@ -91,6 +92,12 @@ def test_what_happened_after_choices_that_offered_a_scam_check_is_fraud_that_hap
     offered_scam = Context(None, "alipay", 20.0, offered=("fraud_check", "quota_frozen"))
     assert read("点了 还输了密码", offered_scam) == FollowUp("happened", "fraud_check", "alipay")
     assert read("点了 还输了密码", Context(None, "alipay", 20.0, offered=("quota_frozen",))) is None
+
+
+def test_a_number_typed_after_choices_that_offered_a_number_check_is_checked():
+    offered_check = Context(None, "tianxing_loan", 20.0, offered=("ask_hotline", "brand_change", "fraud_check"))
+    assert read("95188呢？？", offered_check) == FollowUp("number", "fraud_check", "tianxing_loan", number="95188")
+    assert read("95188呢？？", Context(None, None, 20.0, offered=("quota_frozen",))) is None
 
 
 def test_a_number_after_a_number_check():
