@@ -13,7 +13,7 @@ from actions.answers import answer_topic, resolved_buttons
 from actions.clarify import buttons
 from actions.fraud import after_fraud, check_numbers
 from actions.handoff import hand_off, tell_service_hours
-from actions.replies import answer_metadata, entity_values, knowledge_for
+from actions.replies import answer_metadata, entity_values, knowledge_for, product_buttons
 from common.conversation import ANSWER_KIND_KEY, CLARIFY_ATTEMPTS_SLOT, FOLLOW_UP_ACTION, FOLLOW_UP_SLOT, PRODUCT_SLOT
 from common.follow_ups import ASPECT, HAPPENED, NOT_RESOLVED, NUMBER, SWITCH, FollowUp
 from common.knowledge import Knowledge
@@ -65,6 +65,10 @@ def answer_for_another_service(dispatcher: CollectingDispatcher, knowledge: Know
         dispatcher.utter_message(text=knowledge.template("clarify_for_service", service=service),
                                  buttons=buttons(list(follow_up.offered), knowledge))
         return [SlotSet(PRODUCT_SLOT, product)]
+    services = knowledge.services_for(product)
+    if len(services) > 1:  # "小米的也是这样吗": the brand has two services; each button answers the same question
+        dispatcher.utter_message(text=knowledge.template("ask_product"), buttons=product_buttons(services, topic))
+        return []
     if topic in knowledge.topics and topic != "service_hours":
         return answer_topic(dispatcher, knowledge, topic, product, tracker, **metadata)
     if topic == "service_hours":

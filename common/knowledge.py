@@ -131,7 +131,10 @@ class Knowledge:
         """The message as a follow-up of the conversation (common/follow_ups.py), or None."""
         if self.follow_ups is None:
             return None
-        return read_follow_up(self.follow_ups, text, context, named_products, self.alias_index, numbers,
+        # The buttons call the services by their short names (售后, 贷款): "那售后的呢" names one too.
+        named = named_products or [key for key, service in self.services.items()
+                                   if service.short_name in normalize(text)]
+        return read_follow_up(self.follow_ups, text, context, named, self.alias_index, numbers,
                               self.topic_fits, clear_topic, self.topic_text(context.topic))
 
     def topic_text(self, topic: Optional[str]) -> str:

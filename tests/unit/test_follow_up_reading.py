@@ -68,6 +68,11 @@ def test_the_same_question_for_another_service():
     assert read("那花呗怎么还", named=["alipay"]) is None  # a question of its own about 花呗: read on its own
 
 
+def test_a_service_named_by_the_short_name_its_buttons_use():
+    after_card = Context("ask_hotline", "alipay", 5)
+    assert read("那售后的呢", after_card) == FollowUp("switch", "ask_hotline", "xiaomi_after_sales")
+
+
 def test_another_services_number_asked_for_gets_its_card():
     after_card = Context("ask_hotline", "xiaomi_after_sales", 5)
     assert read("支付宝的号码是多少啊", after_card, named=["alipay"]) == FollowUp("switch", "ask_hotline", "alipay")
@@ -238,6 +243,14 @@ async def test_fraud_that_happened_gets_the_steps_and_the_card(domain):
     messages, _ = await run(ActionFollowUp(), sdk_tracker(FollowUp("happened", "fraud_check", "alipay")), domain)
     assert "报警" in messages[0]["text"] and "冻结" in messages[0]["text"]
     assert "95188" in messages[-1]["text"]
+
+
+async def test_the_same_question_for_a_brand_of_two_services_asks_which_one(domain):
+    messages, _ = await run(ActionFollowUp(), sdk_tracker(FollowUp("switch", "repayment_failure", "xiaomi")), domain)
+    assert messages[0]["text"] == load_knowledge().template("ask_product")
+    payloads = [button["payload"] for button in messages[0]["buttons"]]
+    assert payloads == ['/repayment_failure{"product": "xiaomi_after_sales"}',
+                        '/repayment_failure{"product": "tianxing_loan"}']
 
 
 async def test_a_person_asked_for_after_the_fraud_steps_is_not_told_it_was_unsolved(domain):
