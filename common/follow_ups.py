@@ -197,12 +197,12 @@ def read_follow_up(
              *((aspect, patterns) for aspect, patterns in rules.aspects.items() if aspect != "time")]
     for kind, patterns in kinds:
         rest, found = _remove(patterns, words)
-        rest = left_over(rest)
-        if not found or len(rest) > rules.most_left_over:  # "我已经换过卡了" leaves 过卡: still the topic
+        if not found or len(left_over(rest)) > rules.most_left_over:  # "我已经换过卡了" leaves 过卡: still the topic
             continue
-        if kind == NOT_RESOLVED:
+        if kind == NOT_RESOLVED:  # "换了电池也不行": whatever else it names, the last answer did not help
             return FollowUp(NOT_RESOLVED, topic, context.product)
-        # "利息要多少钱" after a repair answer asks about interest (a word the last topic's answer does not use)
+        # "利息要多少钱" after a repair answer asks about interest (a word the last topic's answer does not use).
+        # Looked for before the fillers go, which would take 额 out of 提额.
         if not any(word not in topic_text for word in rules.own_topics.findall(rest)):
             return FollowUp(ASPECT, topic, context.product, kind)
     return None

@@ -132,6 +132,12 @@ def test_a_message_of_its_own_is_not_a_follow_up(text, clear_topic):
     assert read(text, clear_topic=clear_topic) is None
 
 
+@pytest.mark.parametrize("text", ["怎么提额", "还款日是几号"])
+def test_an_aspect_of_another_topic_is_not_read_into_the_last_one(text):
+    assert read(text) is None
+    assert read(text, Context("repayment_failure", "alipay", 5)) is None
+
+
 def test_no_topic_or_an_old_one_gives_no_follow_up():
     assert read("要多少钱", Context(None, None, None)) is None
     minutes = load_knowledge().follow_ups.context_seconds / 60
