@@ -51,6 +51,20 @@ def test_an_aspect_of_the_last_answer(conversation, first, follow_up, expected):
     assert expected in conversation.text(follow_up)
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up", "expected"),
+    [
+        ("小米手机开不了机了要修", "how much", "备件价格"),
+        ("小米平板屏幕碎了", "请问一下那个费用是怎么算的", "备件价格"),
+        ("在小米商城买的耳机想换货", "要准备点啥", "配件齐全"),
+        ("随星借的利息怎么算", "这个在app哪里看啊", "借款合同"),
+    ],
+)
+def test_an_aspect_asked_in_customers_own_words(conversation, first, follow_up, expected):
+    conversation.say(first)
+    assert expected in conversation.text(follow_up)
+
+
 def test_weekend_after_a_loan_answer_gives_that_lines_hours(conversation):
     conversation.say("随星借还款失败了")
     answer = conversation.text("周末能打电话吗")
@@ -69,6 +83,20 @@ def test_the_hotline_for_another_service(conversation):
     assert "400-100-5678" in conversation.text("小米售后电话是多少")
     answer = conversation.text("那小米贷款的呢")
     assert "400-100-3399" in answer and "400-100-5678" not in answer
+
+
+def test_the_loan_services_line_after_a_repair_answer(conversation):
+    conversation.say("我的红米手机摔了屏幕裂了")
+    answer = conversation.text("那小米贷款的呢")
+    assert "400-100-3399" in answer and "整体升级" not in answer  # not the brand-change answer
+
+
+def test_the_same_question_for_a_brand_of_two_services_asks_which_one(conversation):
+    conversation.say("借呗还款失败了")
+    replies = conversation.say("那小米的也是这样吗")
+    payloads = [button["payload"] for reply in replies for button in reply.get("buttons", [])]
+    assert payloads == ['/repayment_failure{"product": "xiaomi_after_sales"}',
+                        '/repayment_failure{"product": "tianxing_loan"}']
 
 
 def test_the_after_sales_hotline_after_the_loan_one(conversation):
@@ -113,6 +141,23 @@ def test_not_resolved_gets_the_topics_hotline(conversation, first, follow_up, ho
     assert hotline in answer and "太好了" not in answer
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up", "hotline"),
+    [
+        ("余额宝转出到卡里失败了", "我都弄了好几次了还是不行！！", "95188"),
+        ("随星借这期扣款没成功", "那个…还有别的办法吗", "400-100-3399"),
+        ("花呗还款一直失败", "你们这个怎么搞的", "95188"),
+        ("米家台灯连不上网", "重启了n次了", "400-100-5678"),
+        ("借呗额度被冻结了", "可是我从来没有逾期过啊", "95188"),
+        ("支付宝付款失败", "点算啊", "95188"),
+    ],
+)
+def test_not_resolved_in_customers_own_words_gets_the_topics_hotline(conversation, first, follow_up, hotline):
+    conversation.say(first)
+    answer = conversation.text(follow_up)
+    assert hotline in answer and "太好了" not in answer and "您是想问" not in answer
+
+
 def test_what_now_after_a_hotline_card(conversation):
     conversation.say("天星金融人工客服")
     answer = conversation.text("那怎么办")
@@ -126,6 +171,13 @@ def test_a_fraud_victim_gets_the_steps_for_now(conversation):
     answer = conversation.text("我已经转了5000")
     assert "冻结" in answer and "报警" in answer and "证据" in answer
     assert "您是想问" not in answer
+
+
+def test_asking_for_a_person_after_the_fraud_steps_is_not_told_it_was_unsolved(conversation):
+    conversation.say("有人打电话说可以内部提额，要先交手续费")
+    conversation.say("我已经转了5000")
+    answer = conversation.text("人呢")
+    assert "没解决" not in answer and "人工" in answer and "哪一项服务" in answer
 
 
 def test_a_fee_paid_to_someone_posing_as_the_lender_gets_the_steps_and_the_lenders_line(conversation):
