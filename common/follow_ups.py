@@ -26,6 +26,7 @@ ASPECT, SWITCH, NOT_RESOLVED, HAPPENED, NUMBER = "aspect", "switch", "not_resolv
 ANY_SERVICE_TOPICS = ("ask_hotline", "service_hours", "call_tips", "contact_channels", "complaint")
 _NOT_WORDS = re.compile(r"[\W_]+")
 _DIGIT_RUN = re.compile(r"\d{3,12}")
+_LATIN_RUN = re.compile(r"[a-z]+")
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def read_follow_up(
     topic = context.topic
     if topic == "ask_hotline" and rules.this_number.search(words) and len(words) <= rules.longest:
         return FollowUp(NUMBER, "fraud_check", context.product)  # the card's line: action_follow_up checks it
-    if not words or len(words) > rules.longest:
+    if not words or len(_LATIN_RUN.sub("a", words)) > rules.longest:  # "not working" counts as one character
         return None
 
     def left_over(rest: str) -> str:

@@ -46,7 +46,8 @@ def test_not_resolved_or_a_person(text):
 @pytest.mark.parametrize(
     ("text", "aspect"),
     [("how much", "cost"), ("要几多钱", "cost"), ("要准备点什么", "prepare"), ("十点还能打电话吗", "time"),
-     ("礼拜六去修行不行", "time"), ("这个在app哪里看", "where"), ("要带些啥东西过去", "prepare")],
+     ("礼拜六去修行不行", "time"), ("这个在app哪里看", "where"), ("要带些啥东西过去", "prepare"),
+     ("使唔使钱", "cost"), ("多小钱啊", "cost")],
 )
 def test_aspects_in_customers_own_padding_english_and_cantonese(text, aspect):
     assert read(text) == FollowUp("aspect", "after_sales_repair", "xiaomi_after_sales", aspect)
@@ -55,7 +56,8 @@ def test_aspects_in_customers_own_padding_english_and_cantonese(text, aspect):
 @pytest.mark.parametrize("text", ["你们这个怎么搞的", "还有别的办法吗", "可是我没有逾期啊", "找不到人啊",
                                   "查了半天查不到", "点算啊", "卡都换了三张了", "重启了好几次了", "hello 有人吗",
                                   "试了好几次了还是不行", "密码找回了也登不上", "换了别的卡也还不了", "咩意思 没看懂",
-                                  "点解会咁", "卡号核对过了都是对的"])
+                                  "点解会咁", "卡号核对过了都是对的", "我都按你说的做了 not working", "冇用",
+                                  "human please"])
 def test_not_resolved_in_customers_own_words(text):
     assert read(text).kind == "not_resolved"
 
