@@ -187,7 +187,10 @@ def read_follow_up(
         rest, asks_line = _remove((rules.hotline_words,), rest)
         product = named_products[-1]
         new_question = clear_topic not in (None, topic) and bool(left_over(words))
-        if len(left_over(rest)) > rules.most_left_over or new_question:
+        # "我的小米电视也坏了要修" after a 借呗 answer tells a problem of its own (坏, 修), not the same question.
+        tells_another_problem = any(word not in topic_text for word in
+                                    rules.own_topics.findall(_named_products_removed(rest, named_products, aliases)))
+        if len(left_over(rest)) > rules.most_left_over or new_question or tells_another_problem:
             return None
         # "支付宝的号码是多少" asks for that service's line; so does "那小米贷款的呢" after a repair answer, which
         # that service has no answer for.
@@ -220,9 +223,13 @@ def _number_to_check(rules: FollowUpRules, text: str, numbers: List[str], produc
 
 def _without_products(rules: FollowUpRules, words: str, named_products: List[str], aliases: Dict[str, str]) -> str:
     """What is left of the message without the products it names and the filler words."""
+    return rules.fillers.sub("", _named_products_removed(words, named_products, aliases))
+
+
+def _named_products_removed(words: str, named_products: List[str], aliases: Dict[str, str]) -> str:
     for alias in sorted((a for a, key in aliases.items() if key in named_products), key=len, reverse=True):
         words = words.replace(alias, "")
-    return rules.fillers.sub("", words)
+    return words
 
 
 def _switch_after_choices(rules: FollowUpRules, text: str, context: Context, named_products: List[str],

@@ -57,7 +57,7 @@ def test_aspects_in_customers_own_padding_english_and_cantonese(text, aspect):
                                   "查了半天查不到", "点算啊", "卡都换了三张了", "重启了好几次了", "hello 有人吗",
                                   "试了好几次了还是不行", "密码找回了也登不上", "换了别的卡也还不了", "咩意思 没看懂",
                                   "点解会咁", "卡号核对过了都是对的", "我都按你说的做了 not working", "冇用",
-                                  "human please"])
+                                  "human please", "还是提不出来啊 急死了", "有没有客服啊", "你这说了跟没说一样"])
 def test_not_resolved_in_customers_own_words(text):
     assert read(text).kind == "not_resolved"
 
@@ -68,6 +68,8 @@ def test_the_same_question_for_another_service():
     # A repair has no answer for 小米贷款: that service's hotline card, not a guess at its answers.
     assert read("那小米贷款的呢", named=["tianxing_loan"]) == FollowUp("switch", "ask_hotline", "tianxing_loan")
     assert read("那花呗怎么还", named=["alipay"]) is None  # a question of its own about 花呗: read on its own
+    # Another product named with a problem of its own is a new question, not the last one asked again.
+    assert read("我的小米电视也坏了要修", Context("quota_frozen", "alipay", 5), named=["xiaomi_after_sales"]) is None
 
 
 def test_a_service_named_by_the_short_name_its_buttons_use():
