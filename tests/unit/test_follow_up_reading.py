@@ -47,7 +47,8 @@ def test_not_resolved_or_a_person(text):
     ("text", "aspect"),
     [("how much", "cost"), ("要几多钱", "cost"), ("要准备点什么", "prepare"), ("十点还能打电话吗", "time"),
      ("礼拜六去修行不行", "time"), ("这个在app哪里看", "where"), ("要带些啥东西过去", "prepare"),
-     ("使唔使钱", "cost"), ("多小钱啊", "cost"), ("网点地址在哪里能看到", "where")],
+     ("使唔使钱", "cost"), ("多小钱啊", "cost"), ("网点地址在哪里能看到", "where"),
+     ("人为的也能保吗", "cost"), ("要准备哪些东西", "prepare")],
 )
 def test_aspects_in_customers_own_padding_english_and_cantonese(text, aspect):
     assert read(text) == FollowUp("aspect", "after_sales_repair", "xiaomi_after_sales", aspect)
@@ -58,7 +59,8 @@ def test_aspects_in_customers_own_padding_english_and_cantonese(text, aspect):
                                   "试了好几次了还是不行", "密码找回了也登不上", "换了别的卡也还不了", "咩意思 没看懂",
                                   "点解会咁", "卡号核对过了都是对的", "我都按你说的做了 not working", "冇用",
                                   "human please", "还是提不出来啊 急死了", "有没有客服啊", "你这说了跟没说一样",
-                                  "路由器也重启过了 还是不在线"])
+                                  "路由器也重启过了 还是不在线", "卡里明明有钱啊 为什么还不上",
+                                  "我按步骤操作了还是失败", "显示的还是检测中 都一个星期了"])
 def test_not_resolved_in_customers_own_words(text):
     assert read(text).kind == "not_resolved"
 
