@@ -192,11 +192,12 @@ def read_follow_up(
                                     rules.own_topics.findall(_named_products_removed(rest, named_products, aliases)))
         if len(left_over(rest)) > rules.most_left_over or new_question or tells_another_problem:
             return None
-        # "支付宝的号码是多少" asks for that service's line; so does "那小米贷款的呢" after a repair answer, which
-        # that service has no answer for.
-        if asks_line or not (asks_aspect or topic_fits(topic, product)):
+        if asks_line:  # "支付宝的号码是多少"
             return FollowUp(SWITCH, "ask_hotline", product)
-        return FollowUp(SWITCH, topic, product) if topic_fits(topic, product) else None
+        if topic_fits(topic, product):
+            return FollowUp(SWITCH, topic, product)
+        # "那小米贷款的呢" after a repair answer, which that service has none for: nothing but the service, its card
+        return None if asks_aspect or left_over(rest) else FollowUp(SWITCH, "ask_hotline", product)
     kinds = [("time", rules.aspects["time"]), (NOT_RESOLVED, rules.not_resolved),
              *((aspect, patterns) for aspect, patterns in rules.aspects.items() if aspect != "time")]
     for kind, patterns in kinds:
