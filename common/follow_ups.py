@@ -35,12 +35,14 @@ class FollowUpRules:
 
     context_seconds: float
     longest: int
+    longest_retold: int
     most_left_over: int
     fillers: re.Pattern
     own_topics: re.Pattern
     happened_topics: Tuple[str, ...]
     happened: Tuple[re.Pattern, ...]
     not_resolved: Tuple[re.Pattern, ...]
+    still_not_resolved: Tuple[re.Pattern, ...]
     number_topics: Tuple[str, ...]
     this_number: re.Pattern
     hotline_words: re.Pattern
@@ -65,12 +67,14 @@ def load_rules(path: Path) -> FollowUpRules:
     return FollowUpRules(
         context_seconds=float(raw["context_minutes"]) * 60,
         longest=int(raw["longest_follow_up"]),
+        longest_retold=int(raw["longest_retold"]),
         most_left_over=int(raw["most_left_over"]),
         fillers=re.compile(raw["fillers"]),
         own_topics=re.compile(raw["own_topics"]),
         happened_topics=tuple(raw["happened"]["topics"]),
         happened=patterns(raw["happened"]["patterns"]),
         not_resolved=patterns(raw["not_resolved"]),
+        still_not_resolved=patterns(raw["still_not_resolved"]),
         number_topics=tuple(raw["number_topics"]),
         this_number=re.compile(raw["this_number"]),
         hotline_words=re.compile(raw["hotline_words"]),
@@ -174,7 +178,13 @@ def read_follow_up(
     topic = context.topic
     if topic == "ask_hotline" and rules.this_number.search(words) and len(words) <= rules.longest:
         return FollowUp(NUMBER, "fraud_check", context.product)  # the card's line: action_follow_up checks it
-    if not words or len(_LATIN_RUN.sub("a", words)) > rules.longest:  # "not working" counts as one character
+    length = len(_LATIN_RUN.sub("a", words))  # "not working" counts as one character
+    if length > rules.longest:
+        if length > rules.longest_retold or clear_topic not in (None, topic) or not set(named_products) <= {
+                context.product}:
+            return None  # a question of its own, about another problem or service
+        return _retold(rules, words, topic, context.product)
+    if not words:
         return None
 
     def left_over(rest: str) -> str:
@@ -211,6 +221,13 @@ def read_follow_up(
         if not any(word not in topic_text for word in rules.own_topics.findall(rest)):
             return FollowUp(ASPECT, topic, context.product, kind)
     return None
+
+
+def _retold(rules: FollowUpRules, words: str, topic: str, product: Optional[str]) -> Optional[FollowUp]:
+    """A longer message about the same problem, retold with what was tried ("我刚才按你说的换了一张银行卡 结果还是还款
+    失败"): not resolved. An aspect asked in more words is left to the NLU: 多少钱 and 多久 are in too many longer
+    questions of their own, some out of scope ("到北京的飞机票多少钱")."""
+    return FollowUp(NOT_RESOLVED, topic, product) if _remove(rules.still_not_resolved, words)[1] else None
 
 
 def _number_to_check(rules: FollowUpRules, text: str, numbers: List[str], product: Optional[str]

@@ -158,6 +158,12 @@ def test_not_resolved_in_customers_own_words_gets_the_topics_hotline(conversatio
     assert hotline in answer and "太好了" not in answer and "您是想问" not in answer
 
 
+def test_the_problem_retold_with_what_was_tried_gets_the_hotline_not_the_same_answer(conversation):
+    conversation.say("随星借还款失败了")
+    answer = conversation.text("我按你说的把卡换了 余额也是够的 可是到现在还是扣款失败")
+    assert "400-100-3399" in answer and "常见原因" not in answer
+
+
 def test_what_now_after_a_hotline_card(conversation):
     conversation.say("天星金融人工客服")
     answer = conversation.text("那怎么办")

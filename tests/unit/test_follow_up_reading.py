@@ -65,6 +65,15 @@ def test_not_resolved_in_customers_own_words(text):
     assert read(text).kind == "not_resolved"
 
 
+def test_the_problem_retold_with_what_was_tried_is_not_resolved():
+    repayment = Context("repayment_failure", "alipay", 5)
+    retold = "我刚才按你说的换了一张银行卡 结果还是还款失败"
+    assert read(retold, repayment, named=["alipay"], clear_topic="repayment_failure").kind == "not_resolved"
+    assert read(retold, repayment, clear_topic="quota_frozen") is None  # the NLU reads another problem in it
+    assert read(retold, Context("repayment_failure", "tianxing_loan", 5), named=["alipay"]) is None  # another service
+    assert read("十月四号从广州到北京的飞机票多少钱", repayment) is None  # a longer question of its own
+
+
 def test_the_same_question_for_another_service():
     follow_up = read("那借呗呢", Context("repayment_failure", "tianxing_loan", 5), named=["alipay"])
     assert follow_up == FollowUp("switch", "repayment_failure", "alipay")
