@@ -60,7 +60,7 @@ def test_aspects_in_customers_own_padding_english_and_cantonese(text, aspect):
                                   "点解会咁", "卡号核对过了都是对的", "我都按你说的做了 not working", "冇用",
                                   "human please", "还是提不出来啊 急死了", "有没有客服啊", "你这说了跟没说一样",
                                   "路由器也重启过了 还是不在线", "卡里明明有钱啊 为什么还不上",
-                                  "我按步骤操作了还是失败", "显示的还是检测中 都一个星期了"])
+                                  "我按步骤操作了还是失败", "显示的还是检测中 都一个星期了", "你就不能帮我查一下吗"])
 def test_not_resolved_in_customers_own_words(text):
     assert read(text).kind == "not_resolved"
 
@@ -104,7 +104,7 @@ def test_money_sent_after_a_scam_warning_is_fraud_that_happened():
 
 
 def test_what_a_victim_did_said_in_two_characters_is_fraud_that_happened():
-    for text in ("点了 还输了密码", "下了 还填了身份证", "给了他验证码"):
+    for text in ("点了 还输了密码", "下了 还填了身份证", "给了他验证码", "我已经还了2000到那个卡"):
         assert read(text, Context("fraud_check", None, 5)).kind == "happened", text
         assert getattr(read(text), "kind", None) != "happened", text  # after a repair answer: no fraud report
 
