@@ -180,9 +180,9 @@ def read_follow_up(
         return FollowUp(NUMBER, "fraud_check", context.product)  # the card's line: action_follow_up checks it
     length = len(_LATIN_RUN.sub("a", words))  # "not working" counts as one character
     if length > rules.longest:
-        if length > rules.longest_retold or clear_topic not in (None, topic) or not set(named_products) <= {
-                context.product}:
-            return None  # a question of its own, about another problem or service
+        about_another = clear_topic not in (None, topic) or not set(named_products) <= {context.product}
+        if length > rules.longest_retold or about_another:
+            return None  # a question of its own
         return _retold(rules, words, topic, context.product)
     if not words:
         return None

@@ -132,9 +132,9 @@ class Knowledge:
         if self.follow_ups is None:
             return None
         # The buttons call the services by their short names (售后, 贷款): "那售后的呢" names one too.
-        named = named_products or [key for key, service in self.services.items()
-                                   if service.short_name in normalize(text)]
-        return read_follow_up(self.follow_ups, text, context, named, self.alias_index, numbers,
+        short_names = {normalize(service.short_name): key for key, service in self.services.items()}
+        named = named_products or [key for name, key in short_names.items() if name in normalize(text)]
+        return read_follow_up(self.follow_ups, text, context, named, {**short_names, **self.alias_index}, numbers,
                               self.topic_fits, clear_topic, self.topic_text(context.topic))
 
     def topic_text(self, topic: Optional[str]) -> str:

@@ -87,6 +87,7 @@ def test_the_same_question_for_another_service():
 def test_a_service_named_by_the_short_name_its_buttons_use():
     after_card = Context("ask_hotline", "alipay", 5)
     assert read("那售后的呢", after_card) == FollowUp("switch", "ask_hotline", "xiaomi_after_sales")
+    assert read("那贷款的呢", after_card) == FollowUp("switch", "ask_hotline", "tianxing_loan")
 
 
 def test_another_services_number_asked_for_gets_its_card():
