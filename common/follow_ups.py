@@ -36,6 +36,7 @@ class FollowUpRules:
     context_seconds: float
     longest: int
     longest_retold: int
+    points_back: re.Pattern
     most_left_over: int
     fillers: re.Pattern
     own_topics: re.Pattern
@@ -68,6 +69,7 @@ def load_rules(path: Path) -> FollowUpRules:
         context_seconds=float(raw["context_minutes"]) * 60,
         longest=int(raw["longest_follow_up"]),
         longest_retold=int(raw["longest_retold"]),
+        points_back=re.compile(raw["points_back"]),
         most_left_over=int(raw["most_left_over"]),
         fillers=re.compile(raw["fillers"]),
         own_topics=re.compile(raw["own_topics"]),
@@ -183,7 +185,7 @@ def read_follow_up(
         about_another = clear_topic not in (None, topic) or not set(named_products) <= {context.product}
         if length > rules.longest_retold or about_another:
             return None  # a question of its own
-        return _retold(rules, words, topic, context.product)
+        return _retold(rules, words, topic, context.product, topic_text)
     if not words:
         return None
 
@@ -223,11 +225,23 @@ def read_follow_up(
     return None
 
 
-def _retold(rules: FollowUpRules, words: str, topic: str, product: Optional[str]) -> Optional[FollowUp]:
-    """A longer message about the same problem, retold with what was tried ("我刚才按你说的换了一张银行卡 结果还是还款
-    失败"): not resolved. An aspect asked in more words is left to the NLU: 多少钱 and 多久 are in too many longer
-    questions of their own, some out of scope ("到北京的飞机票多少钱")."""
-    return FollowUp(NOT_RESOLVED, topic, product) if _remove(rules.still_not_resolved, words)[1] else None
+def _retold(rules: FollowUpRules, words: str, topic: str, product: Optional[str], topic_text: str
+            ) -> Optional[FollowUp]:
+    """A longer message about the same problem: retold with what was tried ("我刚才按你说的换了一张银行卡 结果还是还款
+    失败") is not resolved; one that points back at the answer and repeats a word of it ("那这个冻结一般要多长时间才能
+    恢复正常使用啊") asks about that aspect of it. Other longer aspect questions are left to the NLU: 多少钱 and 多久
+    are in many longer questions of their own, some out of scope ("到北京的飞机票多少钱")."""
+    if _remove(rules.still_not_resolved, words)[1]:
+        return FollowUp(NOT_RESOLVED, topic, product)
+    if not rules.points_back.match(words):
+        return None
+    for aspect, patterns in rules.aspects.items():
+        rest, found = _remove(patterns, words)
+        rest_words = {rest[i:i + 2] for i in range(len(rest) - 1)}
+        if (found and any(word in topic_text for word in rest_words)
+                and not any(word not in topic_text for word in rules.own_topics.findall(rest))):
+            return FollowUp(ASPECT, topic, product, aspect)
+    return None
 
 
 def _number_to_check(rules: FollowUpRules, text: str, numbers: List[str], product: Optional[str]

@@ -72,6 +72,11 @@ def test_the_problem_retold_with_what_was_tried_is_not_resolved():
     assert read(retold, repayment, clear_topic="quota_frozen") is None  # the NLU reads another problem in it
     assert read(retold, Context("repayment_failure", "tianxing_loan", 5), named=["alipay"]) is None  # another service
     assert read("十月四号从广州到北京的飞机票多少钱", repayment) is None  # a longer question of its own
+    # Pointing back at the answer ("那这个…") and asking an aspect of it in more words.
+    frozen = Context("quota_frozen", "alipay", 5)
+    follow_up = read("那这个冻结一般要多长时间才能恢复正常使用啊", frozen)
+    assert follow_up == FollowUp("aspect", "quota_frozen", "alipay", "duration")
+    assert read("那十月四号从广州到北京的飞机票多少钱", frozen) is None  # nothing the answer spoke of
 
 
 def test_the_same_question_for_another_service():
