@@ -60,7 +60,8 @@ def test_aspects_in_customers_own_padding_english_and_cantonese(text, aspect):
                                   "点解会咁", "卡号核对过了都是对的", "我都按你说的做了 not working", "冇用",
                                   "human please", "还是提不出来啊 急死了", "有没有客服啊", "你这说了跟没说一样",
                                   "路由器也重启过了 还是不在线", "卡里明明有钱啊 为什么还不上",
-                                  "我按步骤操作了还是失败", "显示的还是检测中 都一个星期了", "你就不能帮我查一下吗"])
+                                  "我按步骤操作了还是失败", "显示的还是检测中 都一个星期了", "你就不能帮我查一下吗",
+                                  "好几次了 就是不行", "我照着做了没用 还是锁着的"])
 def test_not_resolved_in_customers_own_words(text):
     assert read(text).kind == "not_resolved"
 
@@ -69,6 +70,7 @@ def test_the_problem_retold_with_what_was_tried_is_not_resolved():
     repayment = Context("repayment_failure", "alipay", 5)
     retold = "我刚才按你说的换了一张银行卡 结果还是还款失败"
     assert read(retold, repayment, named=["alipay"], clear_topic="repayment_failure").kind == "not_resolved"
+    assert read("扣款一直失败 钱也不够扣吗 明明有钱", repayment).kind == "not_resolved"
     assert read(retold, repayment, clear_topic="quota_frozen") is None  # the NLU reads another problem in it
     assert read(retold, Context("repayment_failure", "tianxing_loan", 5), named=["alipay"]) is None  # another service
     assert read("十月四号从广州到北京的飞机票多少钱", repayment) is None  # a longer question of its own
