@@ -81,6 +81,11 @@ def test_the_problem_retold_with_what_was_tried_is_not_resolved():
     assert read("那十月四号从广州到北京的飞机票多少钱", frozen) is None  # nothing the answer spoke of
 
 
+@pytest.mark.parametrize("text", ["钱已经退回来了", "已经到账了", "能用了 谢谢啊", "好了 可以了", "没事了"])
+def test_solved_is_not_read_as_not_resolved(text):
+    assert read(text, Context("duplicate_charge", "alipay", 5)) is None
+
+
 def test_the_same_question_for_another_service():
     follow_up = read("那借呗呢", Context("repayment_failure", "tianxing_loan", 5), named=["alipay"])
     assert follow_up == FollowUp("switch", "repayment_failure", "alipay")
