@@ -4,7 +4,7 @@ likeliest topics, those that fit the conversation's service first; after two mis
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -13,7 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import answer_topic
 from actions.fraud import check_numbers
 from actions.replies import all_hotlines, entity_values, knowledge_for, product_named_now, resolve_product
-from common.conversation import CLARIFY_ATTEMPTS_SLOT, NEIGHBOURS_KEY, PRODUCT_SLOT, TOPIC_SLOT
+from common.conversation import CLARIFY_ATTEMPTS_SLOT, PRODUCT_SLOT, TOPIC_SLOT
+from common.hedge import hedge_topic, hedgeable
 from common.knowledge import Knowledge
 
 MAX_ATTEMPTS = 2
@@ -22,16 +23,6 @@ MAX_ATTEMPTS = 2
 # (eval/changes.md); a fifth or sixth added nothing there.
 MAX_CHOICES = 4
 MIN_CHOICE_CONFIDENCE = 0.05
-# 猜你想问: under the NLU threshold (config.yml), the best topic is still answered at once when it leads the next
-# intent (out of scope included) by HEDGE_LEAD, or when it has at least HEDGE_AT_LEAST and the nearest training
-# examples agree on it (HEDGE_NEIGHBOURS of their vote: pipeline/cascade.py). Chosen on real customers' questions
-# with the threshold (`python -m eval.hedge_rule`, eval/changes.md). A lead under 0.5 took out-of-scope questions
-# for topics (0.4: declined 0.941 → 0.926), with no button that could put it right. The neighbours' agreement told
-# right from wrong better than the lead: 0.6 / 0.8 answered most of what the threshold's rise from 0.7 to 0.76 took
-# away, rightly, and no out-of-scope question (0.55 took one; 0.7 answered one more wrongly, 0.9 two fewer rightly).
-HEDGE_LEAD = 0.5
-HEDGE_AT_LEAST = 0.6
-HEDGE_NEIGHBOURS = 0.8
 
 
 class ActionClarify(Action):
@@ -109,24 +100,3 @@ def context_order(knowledge: Knowledge, topic: Optional[str], product: Optional[
         return 1 if default in services else 2 if default is None else 3
 
     return rank
-
-
-def hedgeable(knowledge: Knowledge, quotes_number: bool = False) -> List[str]:
-    """Topics a hedge may answer: those with a self-help answer of their own (not the hours or the hotline card,
-    which have actions of their own), and the number check when the message quotes a number (it only says whose
-    line that is)."""
-    topics = [key for key in knowledge.topics if not knowledge.intents[key].action]
-    return topics + ["fraud_check"] if quotes_number else topics
-
-
-def hedge_topic(ranking: List[Dict[str, Any]], topics: Sequence[str]) -> Optional[str]:
-    """The topic to answer at once under the threshold, or None: the likeliest intent (out of scope and small
-    talk included) must be a hedgeable topic, HEDGE_LEAD ahead of the next, or with HEDGE_AT_LEAST and
-    HEDGE_NEIGHBOURS of the nearest examples' vote."""
-    ranked = [c for c in ranking if c.get("name") not in (None, "nlu_fallback")]
-    if not ranked or ranked[0]["name"] not in topics:
-        return None
-    best = ranked[0].get("confidence", 0)
-    second = ranked[1].get("confidence", 0) if len(ranked) > 1 else 0
-    agreed = best >= HEDGE_AT_LEAST and ranked[0].get(NEIGHBOURS_KEY, 0) >= HEDGE_NEIGHBOURS
-    return ranked[0]["name"] if best - second >= HEDGE_LEAD or agreed else None

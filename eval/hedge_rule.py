@@ -1,4 +1,4 @@
-"""How the 猜你想问 rule (actions/clarify.py: HEDGE_LEAD, HEDGE_AT_LEAST, HEDGE_NEIGHBOURS) and the NLU threshold it
+"""How the 猜你想问 rule (common/hedge.py: HEDGE_LEAD, HEDGE_AT_LEAST, HEDGE_NEIGHBOURS) and the NLU threshold it
 works under (config.yml, FallbackClassifier) were chosen: settings replayed on the real customers' questions as the
 last `make eval` parsed them (results/eval/ours/heldout.json keeps each question's intent ranking with the nearest
 examples' share of the vote), scored as eval/run_eval.py scores them.
@@ -13,7 +13,8 @@ from typing import Any, Dict, List, Tuple
 
 import yaml
 
-import actions.clarify as clarify
+import common.hedge as hedge
+from actions.clarify import choice_intents
 from common.conversation import NEIGHBOURS_KEY
 from common.knowledge import load_knowledge
 from eval.common import RESULTS, ROOT, read_json
@@ -22,7 +23,7 @@ from eval.run_eval import real_metrics
 OFF = 2.0  # a setting no confidence or share reaches
 THRESHOLDS = (0.7, 0.72, 0.74, 0.76, 0.78, 0.8)
 # The lead alone (the neighbours' agreement off), then the agreement beside the chosen lead
-LEAD = (0.4, 0.45, 0.5)
+LEAD = (0.25, 0.3, 0.35, 0.4, 0.5)
 AT_LEAST = (0.55, 0.6, 0.65)
 NEIGHBOURS = (0.7, 0.8, 0.9)
 
@@ -54,28 +55,28 @@ def replay(predictions: List[Dict[str, Any]], lead: float, at_least: float, neig
     """The questions as served with that rule: which are hedged, and which topics the buttons then offer."""
     knowledge = load_knowledge()
     titles = knowledge.intent_titles
-    chosen = (clarify.HEDGE_LEAD, clarify.HEDGE_AT_LEAST, clarify.HEDGE_NEIGHBOURS)
-    clarify.HEDGE_LEAD, clarify.HEDGE_AT_LEAST, clarify.HEDGE_NEIGHBOURS = lead, at_least, neighbours
+    chosen = (hedge.HEDGE_LEAD, hedge.HEDGE_AT_LEAST, hedge.HEDGE_NEIGHBOURS)
+    hedge.HEDGE_LEAD, hedge.HEDGE_AT_LEAST, hedge.HEDGE_NEIGHBOURS = lead, at_least, neighbours
     try:
         out = []
         for p in predictions:
             ranking = [{"name": name, "confidence": confidence, NEIGHBOURS_KEY: share}
                        for name, confidence, share in p["ranking"]]
             clarified = p["runtime"] == "nlu_fallback"
-            topics = clarify.hedgeable(knowledge, p.get("quotes_number", False))
-            hedged = clarify.hedge_topic(ranking, topics) if clarified else None
-            choices = [c for c in clarify.choice_intents(ranking, titles) if c != hedged] if clarified else []
+            topics = hedge.hedgeable(knowledge, p.get("quotes_number", False))
+            hedged = hedge.hedge_topic(ranking, topics) if clarified else None
+            choices = [c for c in choice_intents(ranking, titles) if c != hedged] if clarified else []
             out.append({**p, "hedged": hedged, "choices": choices})
         return out
     finally:
-        clarify.HEDGE_LEAD, clarify.HEDGE_AT_LEAST, clarify.HEDGE_NEIGHBOURS = chosen
+        hedge.HEDGE_LEAD, hedge.HEDGE_AT_LEAST, hedge.HEDGE_NEIGHBOURS = chosen
 
 
 def main() -> int:
     predictions = read_json(RESULTS / "ours" / "heldout.json")["real_dev"]
     rules = [(OFF, OFF, OFF)] + [(lead, OFF, OFF) for lead in LEAD]
-    rules += [(clarify.HEDGE_LEAD, at_least, neighbours) for at_least in AT_LEAST for neighbours in NEIGHBOURS]
-    chosen = (fallback_settings()[0], clarify.HEDGE_LEAD, clarify.HEDGE_AT_LEAST, clarify.HEDGE_NEIGHBOURS)
+    rules += [(hedge.HEDGE_LEAD, at_least, neighbours) for at_least in AT_LEAST for neighbours in NEIGHBOURS]
+    chosen = (fallback_settings()[0], hedge.HEDGE_LEAD, hedge.HEDGE_AT_LEAST, hedge.HEDGE_NEIGHBOURS)
     print("| threshold | lead | at least | neighbours | right at once | within one click | wrong answers "
           "| without the right one offered | out of scope declined | hedged |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

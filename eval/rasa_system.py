@@ -138,8 +138,9 @@ async def parse_real_dev(processor) -> List[Dict[str, Any]]:
     guard included) and, for a clarification, the topics action_clarify would offer as buttons."""
     from rasa.core.channels.channel import UserMessage
 
-    from actions.clarify import choice_intents, hedge_topic, hedgeable
+    from actions.clarify import choice_intents
     from common.conversation import NEIGHBOURS_KEY
+    from common.hedge import hedge_topic, hedgeable
     from common.knowledge import load_knowledge
 
     knowledge = load_knowledge()

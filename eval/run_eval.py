@@ -257,7 +257,7 @@ def real_metrics(predictions: List[Dict[str, Any]]) -> Dict[str, Any]:
     one click (a clarification whose buttons hold it), another topic's answer, out of scope declined."""
 
     def outcome(p: Dict[str, Any]) -> Dict[str, bool]:
-        # A hedged answer (猜你想问, actions/clarify.py) is an answer: right at once when its topic is right,
+        # A hedged answer (猜你想问, common/hedge.py) is an answer: right at once when its topic is right,
         # else a wrong answer, with the right topic among its 「不是这个问题？」 buttons or not.
         runtime, intent, hedged = p["runtime"], p["intent"], p.get("hedged")
         answer = hedged or runtime

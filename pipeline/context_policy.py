@@ -25,6 +25,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from common.conversation import FOLLOW_UP_ACTION, FOLLOW_UP_SLOT, PRODUCT_SLOT, TOPIC_SLOT
 from common.follow_ups import Context, FollowUp
+from common.hedge import hedge_topic, hedgeable
 from common.knowledge import load_knowledge
 
 # Above RulePolicy's 6: where both are sure, the conversation's reading of a follow-up wins.
@@ -70,6 +71,10 @@ def read_from_tracker(tracker: DialogueStateTracker) -> Optional[FollowUp]:
     named = [str(e["value"]) for e in entities if e.get("entity") == PRODUCT_SLOT]
     numbers = [str(e["value"]) for e in entities if e.get("entity") == "phone_number"]
     intent = (message.intent or {}).get("name")
+    if intent == "nlu_fallback":
+        # Under the threshold, a topic that 猜你想问 answers at once is as clear: "随星借这个月要还多少钱" after a
+        # withdrawal answer asks about the repayment, not about the withdrawal for 随星借.
+        intent = hedge_topic(message.parse_data.get("intent_ranking") or [], hedgeable(knowledge, bool(numbers)))
     clear_topic = intent if intent in knowledge.intents and knowledge.intents[intent].kind == "problem" else None
     context = Context(tracker.get_slot(TOPIC_SLOT), tracker.get_slot(PRODUCT_SLOT), idle_seconds(tracker),
                       offered_topics(tracker, knowledge.intent_titles))

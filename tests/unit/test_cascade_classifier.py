@@ -95,7 +95,7 @@ def test_the_nearest_example_by_meaning_votes_for_the_paraphrase(trained):
 
 
 def test_an_embedded_messages_ranking_says_how_far_the_nearest_examples_agree(trained):
-    # One voter: all of the vote goes to the nearest example's intent (猜你想问 reads it: actions/clarify.py).
+    # One voter: all of the vote goes to the nearest example's intent (猜你想问 reads it: common/hedge.py).
     ranking = trained(sure=1.1, neighbours=1)(PARAPHRASE).get("intent_ranking")
     assert {r["name"]: r[NEIGHBOURS_KEY] for r in ranking} == {"withdrawal": 1.0, "phone_dead": 0.0, "greet": 0.0}
     counts_alone = trained(sure=0.0)(PARAPHRASE).get("intent_ranking")

@@ -10,9 +10,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet as SdkSlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clarify import ActionClarify, hedge_topic, hedgeable
+from actions.clarify import ActionClarify
 from actions.follow_up import ActionFollowUp
 from common.follow_ups import Context, FollowUp, typed_number
+from common.hedge import hedge_topic, hedgeable
 from common.knowledge import load_knowledge
 from pipeline.context_policy import idle_seconds, read_from_tracker
 from tests.conftest import ROOT, assert_only_official_numbers
@@ -206,6 +207,30 @@ def test_the_policy_reads_the_tracker_and_the_time_since_the_last_reply():
     assert read_from_tracker(rasa_tracker(3600)) is None
 
 
+def unsure_after_an_answer(ranking):
+    """A withdrawal answered for 余额宝, then 「随星借这个月要还多少钱」 read under the threshold with this ranking."""
+    domain = Domain.from_path(ROOT / "domain.yml")
+    text, entities = "随星借这个月要还多少钱", [{"entity": "product", "value": "tianxing_loan"}]
+    fallback = {"name": "nlu_fallback", "confidence": 0.72}
+    events = [
+        UserUttered("余额宝提现失败", {"name": "withdrawal_failure", "confidence": 0.97}, timestamp=1000.0),
+        ActionExecuted("action_answer_problem", timestamp=1000.1),
+        BotUttered("提现/转出失败，常见原因是…", timestamp=1000.2),
+        SlotSet("topic", "withdrawal_failure", timestamp=1000.2),
+        SlotSet("product", "alipay", timestamp=1000.2),
+        ActionExecuted("action_listen", timestamp=1000.3),
+        UserUttered(text, fallback, entities, {"intent_ranking": [fallback, *ranking]}, timestamp=1020.0),
+    ]
+    return DialogueStateTracker.from_events("u", events, slots=domain.slots)
+
+
+def test_a_question_that_gets_a_hedged_answer_is_not_read_as_the_last_topic_for_another_service():
+    hedged = [{"name": "repayment_date", "confidence": 0.56}, {"name": "interest_fees", "confidence": 0.16}]
+    assert read_from_tracker(unsure_after_an_answer(hedged)) is None  # answered as the repayment question it is
+    close = [{"name": "repayment_date", "confidence": 0.36}, {"name": "interest_fees", "confidence": 0.3}]
+    assert read_from_tracker(unsure_after_an_answer(close)).kind == "switch"
+
+
 def clarified_tracker(text, named, gap_seconds=20):
     """「天星金融除了打电话还能怎么联系」 was not understood well enough: 「您是想问…」 with three buttons, no topic."""
     domain = Domain.from_path(ROOT / "domain.yml")
@@ -329,8 +354,8 @@ def test_a_topic_the_nearest_examples_agree_on_is_hedged_under_a_smaller_lead():
 
     def ranking(neighbours: float) -> list:
         return [{"name": "nlu_fallback", "confidence": 0.7},
-                {"name": "quota_frozen", "confidence": 0.62, "neighbours": neighbours},
-                {"name": "payment_failure", "confidence": 0.3, "neighbours": 0.0}]
+                {"name": "quota_frozen", "confidence": 0.6, "neighbours": neighbours},
+                {"name": "payment_failure", "confidence": 0.35, "neighbours": 0.0}]
 
     assert hedge_topic(ranking(0.95), topics) == "quota_frozen"
     assert hedge_topic(ranking(0.4), topics) is None  # the examples disagree: ask
