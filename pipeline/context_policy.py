@@ -10,6 +10,7 @@ rules by its priority; otherwise it predicts nothing and the rules answer as bef
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
@@ -71,14 +72,25 @@ def read_from_tracker(tracker: DialogueStateTracker) -> Optional[FollowUp]:
     named = [str(e["value"]) for e in entities if e.get("entity") == PRODUCT_SLOT]
     numbers = [str(e["value"]) for e in entities if e.get("entity") == "phone_number"]
     intent = (message.intent or {}).get("name")
-    if intent == "nlu_fallback":
-        # Under the threshold, a topic that 猜你想问 answers at once is as clear: "随星借这个月要还多少钱" after a
-        # withdrawal answer asks about the repayment, not about the withdrawal for 随星借.
+    if intent == "nlu_fallback" and set(named) - {product_before_latest_message(tracker)}:
+        # Under the threshold, a topic that 猜你想问 answers at once is as clear when the message names another
+        # service: "随星借这个月要还多少钱" after a 余额宝 withdrawal answer asks about the repayment for 随星借.
+        # Without one, a longer message more often asks about the answer just given ("那修的时候要把手机留那吗").
         intent = hedge_topic(message.parse_data.get("intent_ranking") or [], hedgeable(knowledge, bool(numbers)))
     clear_topic = intent if intent in knowledge.intents and knowledge.intents[intent].kind == "problem" else None
     context = Context(tracker.get_slot(TOPIC_SLOT), tracker.get_slot(PRODUCT_SLOT), idle_seconds(tracker),
                       offered_topics(tracker, knowledge.intent_titles))
     return knowledge.read_follow_up(text, context, named, numbers, clear_topic)
+
+
+def product_before_latest_message(tracker: DialogueStateTracker) -> Optional[str]:
+    """The service in context before the latest message (the product slot already holds the one it names)."""
+    latest = max((i for i, event in enumerate(tracker.events) if isinstance(event, UserUttered)), default=0)
+    product = None
+    for event in itertools.islice(tracker.events, latest):
+        if isinstance(event, SlotSet) and event.key == PRODUCT_SLOT:
+            product = event.value
+    return product
 
 
 def offered_topics(tracker: DialogueStateTracker, titled_intents: Dict[str, str]) -> Tuple[str, ...]:

@@ -220,6 +220,7 @@ def unsure_after_an_answer(ranking):
         SlotSet("product", "alipay", timestamp=1000.2),
         ActionExecuted("action_listen", timestamp=1000.3),
         UserUttered(text, fallback, entities, {"intent_ranking": [fallback, *ranking]}, timestamp=1020.0),
+        SlotSet("product", "tianxing_loan", timestamp=1020.0),  # the slot takes the service named at once
     ]
     return DialogueStateTracker.from_events("u", events, slots=domain.slots)
 
