@@ -241,7 +241,7 @@ def varied_conversations(seed: int, pools: Optional[List[List[str]]] = None) -> 
 
     Half the questions are real customers' (when their file is there), although the blind file has four times as
     many: real customers' questions are the harder ones to understand, the counts model is sure of fewer of them
-    (about a quarter against three fifths of the blind file's), so more of them are embedded."""
+    (about one in seven against two in five of the blind file's), so more of them are embedded."""
     pools = question_pools() if pools is None else pools
     if not pools:
         raise FileNotFoundError(f"no questions for the varied load: neither {REAL_CUSTOMERS} nor {BLIND} is there")

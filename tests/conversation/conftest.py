@@ -11,6 +11,7 @@ from typing import Any, Dict, List
 import pytest
 import sqlalchemy as sa
 
+from common.conversation import ANSWER_TOPIC_KEY
 from common.tracker_db import engine_from_env
 from devtools.servers import NO_RATE_LIMITS, Assistant
 from tests.conftest import ROOT, assert_only_official_numbers
@@ -82,6 +83,14 @@ class Conversation:
         """The intent the assistant understood in the user's latest message."""
         said = [event for event in self.stored_events() if event["event"] == "user"]
         return said[-1]["parse_data"]["intent"]["name"]
+
+    def answered_topics(self) -> List[str]:
+        """The topics the assistant's replies to the latest message answered (a 猜你想问 answer's too: its message
+        is read as nlu_fallback, its answer is about the topic)."""
+        events = self.stored_events()
+        latest = max(i for i, event in enumerate(events) if event["event"] == "user")
+        return [event["metadata"][ANSWER_TOPIC_KEY] for event in events[latest:]
+                if event["event"] == "bot" and (event.get("metadata") or {}).get(ANSWER_TOPIC_KEY)]
 
     def stored_events(self) -> List[Dict[str, Any]]:
         """The conversation's events as the tracker store holds them (HTTP API, with the token)."""

@@ -54,7 +54,7 @@ def test_each_document_question_is_answered(conversation, row):
     for turn in row.turns[:-1]:
         conversation.say(turn)
     reply = conversation.text(row.turns[-1])
-    assert conversation.latest_intent() == row.intent, reply
+    assert row.intent in (conversation.latest_intent(), *conversation.answered_topics()), reply
     for phrase in row.shows:
         assert phrase in reply, f"{phrase!r} not in the reply to {row.turns[-1]!r}:\n{reply}"
 
