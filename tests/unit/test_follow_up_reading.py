@@ -90,6 +90,10 @@ def test_solved_is_not_read_as_not_resolved(text):
 def test_the_same_question_for_another_service():
     follow_up = read("那借呗呢", Context("repayment_failure", "tianxing_loan", 5), named=["alipay"])
     assert follow_up == FollowUp("switch", "repayment_failure", "alipay")
+    # "ok" says no more than 好的, even when the NLU alone would answer another topic for that service
+    after_card = Context("ask_hotline", "xiaomi_after_sales", 5)
+    assert read("ok 那余额宝的呢", after_card, named=["alipay"], clear_topic="investment_risk") == FollowUp(
+        "switch", "ask_hotline", "alipay")
     # A repair has no answer for 小米贷款: that service's hotline card, not a guess at its answers.
     assert read("那小米贷款的呢", named=["tianxing_loan"]) == FollowUp("switch", "ask_hotline", "tianxing_loan")
     assert read("那花呗怎么还", named=["alipay"]) is None  # a question of its own about 花呗: read on its own
