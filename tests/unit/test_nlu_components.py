@@ -108,6 +108,7 @@ def test_the_guard_keeps_english_small_talk(pipeline):
         "一个陌生人加了我的微信，说可以帮我把花呗解冻",
         "自称客服的人叫我装一个app才能贷款",
         "短信里说额度要冻结了，让我点链接处理",
+        "刚才有人打电话说是借呗的客服",
     ],
 )
 def test_scam_reports_are_fraud_checks_whatever_the_classifier_says(pipeline, text):
