@@ -5,6 +5,8 @@ classifier. Empty text, emoji and punctuation become `unreadable_input`; a bare 
 `fraud_check` (the user wants to know whose number it is); other text without any Chinese
 becomes `non_chinese`, unless the classifier already heard a greeting, thanks or yes/no.
 Text with Chinese in it is never unreadable or non-Chinese: the next intent in the ranking is taken.
+A request for a person (knowledge/person_requests.yml) whose likeliest intent is `ask_hotline` gets it even
+under the threshold: asking for a person must not cost a click ("支付宝的人工客服怎么找").
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import List, Optional
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME as FALLBACK_INTENT
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
@@ -33,7 +36,16 @@ class InputGuard(StatelessComponent, IntentClassifier):
                 message.set("intent_ranking", ranking, add_to_output=True)
             elif has_chinese(message.get(TEXT) or ""):
                 self._drop_guard_intents(message)
+                self._answer_an_unsure_person_request(message)
         return messages
+
+    @staticmethod
+    def _answer_an_unsure_person_request(message: Message) -> None:
+        if (message.get(INTENT) or {}).get("name") != FALLBACK_INTENT:
+            return
+        ranked = [r for r in message.get("intent_ranking", []) if r["name"] != FALLBACK_INTENT]
+        if ranked and ranked[0]["name"] == "ask_hotline" and load_knowledge().asks_for_person(message.get(TEXT)):
+            message.set(INTENT, ranked[0], add_to_output=True)
 
     @staticmethod
     def _drop_guard_intents(message: Message) -> None:

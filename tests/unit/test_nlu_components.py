@@ -163,3 +163,15 @@ def test_a_long_run_of_one_character_counts_as_three_and_numbers_keep_their_digi
     shouted = pipeline("我的还款失败了，" + "啊" * 100 + "！！！！！！")
     assert shouted.get(TEXT) == "我的还款失败了,啊啊啊!!!"
     assert entities(pipeline("打13888888888问问"))[-1] == ("phone_number", "13888888888")
+
+
+@pytest.mark.parametrize(
+    ("text", "likeliest", "served"),
+    [
+        ("支付宝的人工客服怎么找", "ask_hotline", "ask_hotline"),  # a person asked for: never a clarification
+        ("人工客服几点上班", "service_hours", "nlu_fallback"),  # likeliest another topic: still asked
+        ("怎么才能联系上你们", "ask_hotline", "nlu_fallback"),  # no person asked for: still asked
+    ],
+)
+def test_an_unsure_request_for_a_person_is_answered(pipeline, text, likeliest, served):
+    assert pipeline(text, classifier_intent="nlu_fallback", runner_up=likeliest).get(INTENT)["name"] == served
