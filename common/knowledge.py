@@ -123,6 +123,7 @@ class Knowledge:
     # "fraud_happened" / "unexplained_deduction" -> its phrases, in the order they are checked
     fraud_kinds: Dict[str, Tuple[re.Pattern, ...]]
     person_requests: Tuple[re.Pattern, ...]
+    seeking_a_person: Tuple[re.Pattern, ...] = ()  # person_requests.yml: a person asked for, and nothing else
     rating_reasons: Tuple[str, ...] = ()  # offered after a 「不满意」 rating of a live chat
     follow_ups: Optional[FollowUpRules] = None  # knowledge/follow_ups.yml
 
@@ -173,6 +174,10 @@ class Knowledge:
     def asks_for_person(self, normalized_text: str) -> bool:
         """The message asks for a person or a hotline number, whatever else it says."""
         return _any_match(self.person_requests, normalized_text)
+
+    def seeks_a_person(self, normalized_text: str) -> bool:
+        """The message is a request to be put through to a person ("支付宝的人工客服怎么找")."""
+        return _any_match(self.seeking_a_person, normalized_text)
 
     @functools.cached_property
     def alias_index(self) -> Dict[str, str]:
@@ -329,6 +334,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         scam_signals=_compile(scam_raw["patterns"]),
         fraud_kinds={kind: _compile(scam_raw[kind]) for kind in ("fraud_happened", "unexplained_deduction")},
         person_requests=_compile(person_raw["patterns"]),
+        seeking_a_person=_compile(person_raw.get("seeking_a_person", ())),
         rating_reasons=tuple(answers_raw.get("rating_reasons", ())),
         follow_ups=load_rules(directory / "follow_ups.yml") if (directory / "follow_ups.yml").exists() else None,
     )

@@ -5,8 +5,9 @@ classifier. Empty text, emoji and punctuation become `unreadable_input`; a bare 
 `fraud_check` (the user wants to know whose number it is); other text without any Chinese
 becomes `non_chinese`, unless the classifier already heard a greeting, thanks or yes/no.
 Text with Chinese in it is never unreadable or non-Chinese: the next intent in the ranking is taken.
-A request for a person (knowledge/person_requests.yml) whose likeliest intent is `ask_hotline` gets it even
-under the threshold: asking for a person must not cost a click ("支付宝的人工客服怎么找").
+A request to be put through to a person (knowledge/person_requests.yml, seeking_a_person) whose likeliest intent
+is `ask_hotline` gets it even under the threshold: asking for a person must not cost a click
+("支付宝的人工客服怎么找").
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class InputGuard(StatelessComponent, IntentClassifier):
         if (message.get(INTENT) or {}).get("name") != FALLBACK_INTENT:
             return
         ranked = [r for r in message.get("intent_ranking", []) if r["name"] != FALLBACK_INTENT]
-        if ranked and ranked[0]["name"] == "ask_hotline" and load_knowledge().asks_for_person(message.get(TEXT)):
+        if ranked and ranked[0]["name"] == "ask_hotline" and load_knowledge().seeks_a_person(message.get(TEXT)):
             message.set(INTENT, ranked[0], add_to_output=True)
 
     @staticmethod
