@@ -270,7 +270,7 @@ def test_a_ticket_in_two_browsers_seen_after_a_reload_and_counted(browser, short
         customer.reload()
         expect(customer.locator("#status")).to_have_attribute("data-state", "online")
         reply = customer.locator(BOT).filter(has_text=f"回复了您的留言（编号 {number}）")
-        expect(reply).to_have_count(1)
+        expect(reply).to_have_count(1, timeout=15_000)  # after a reload: the page, its history, then the reply
         expect(reply).to_contain_text("客服小何回复了您的留言")
         expect(reply).to_contain_text("多扣的钱3天内退回")
         screenshot(customer, "live-04-customer-ticket-reply")
