@@ -132,17 +132,28 @@ class Knowledge:
         """The message as a follow-up of the conversation (common/follow_ups.py), or None."""
         if self.follow_ups is None:
             return None
-        # The buttons call the services by their short names (售后, 贷款): "那售后的呢" names one too.
-        short_names = {normalize(service.short_name): key for key, service in self.services.items()}
-        named = named_products or [key for name, key in short_names.items() if name in normalize(text)]
-        return read_follow_up(self.follow_ups, text, context, named, {**short_names, **self.alias_index}, numbers,
-                              self.topic_fits, clear_topic, self.topic_text(context.topic))
+        named = named_products or [key for name, key in self.short_name_index.items() if name in normalize(text)]
+        return read_follow_up(self.follow_ups, text, context, named, self.follow_up_aliases, numbers,
+                              self.topic_fits, clear_topic, self.topic_texts.get(context.topic or "", ""))
 
-    def topic_text(self, topic: Optional[str]) -> str:
-        """A topic's title and answers: the words the customer has just read about it."""
-        entry = self.topics.get(topic or "")
-        answers = [entry.default, *entry.by_product.values()] if entry else []
-        return "\n".join([self.intent_titles.get(topic or "", ""), *answers])
+    @functools.cached_property
+    def short_name_index(self) -> Dict[str, str]:
+        """The buttons call the services by their short names (售后, 贷款): "那售后的呢" names one too."""
+        return {normalize(service.short_name): key for key, service in self.services.items()}
+
+    @functools.cached_property
+    def follow_up_aliases(self) -> Dict[str, str]:
+        return {**self.short_name_index, **self.alias_index}
+
+    @functools.cached_property
+    def topic_texts(self) -> Dict[str, str]:
+        """Topic -> its title and answers: the words the customer has just read about it."""
+        def text(topic: str) -> str:
+            entry = self.topics.get(topic)
+            answers = [entry.default, *entry.by_product.values()] if entry else []
+            return "\n".join([self.intent_titles.get(topic, ""), *answers])
+
+        return {topic: text(topic) for topic in {*self.topics, *self.intent_titles}}
 
     def topic_fits(self, topic: str, product: Optional[str]) -> bool:
         """Whether the topic has an answer for that product: "那借呗呢" after a repair answer has none."""
