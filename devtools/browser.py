@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +75,32 @@ def console_page(browser: Browser, problems: PageProblems) -> Page:
     page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
     watch(page, problems)
     return page
+
+
+class SocketMessages:
+    """The socket.io messages a page receives over its websocket, decoded (to act the moment one arrives,
+    before the page has shown it)."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.received: List[str] = []
+        page.on("websocket", lambda socket: socket.on("framereceived", self._on_frame))
+
+    def _on_frame(self, payload) -> None:
+        packet = re.match(r"^\d+(.*)$", payload if isinstance(payload, str) else "", re.S)
+        if packet and packet.group(1):
+            try:
+                self.received.append(json.dumps(json.loads(packet.group(1)), ensure_ascii=False))
+            except ValueError:
+                pass
+
+    def wait_for(self, fragment: str, timeout_s: float = 15.0) -> None:
+        """Returns as soon as a received message contains fragment (polling every 10 ms)."""
+        deadline = time.monotonic() + timeout_s
+        while not any(fragment in message for message in self.received):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no socket message with {fragment!r} in {timeout_s} s")
+            self.page.wait_for_timeout(10)
 
 
 def log_in(page: Page, url: str, token: str) -> None:

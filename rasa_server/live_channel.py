@@ -9,8 +9,9 @@ ConversationResumed and the bot answers again.
 The agent writes into the store from the page server. Every Rasa process sends the store's new messages
 to the sockets connected to it: at once when the page server signals them (Redis pub/sub under make cluster,
 common/live_signal.py), and on a round every POLL_S (every FALLBACK_POLL_S with the signal). A message is
-marked delivered only once it was sent, so when a replica dies the page reconnects to another one, which sends
-whatever was not sent yet. On the same
+marked delivered only when a page confirms it (socket.io's acknowledgement, which web/static/app.js sends
+once the widget has stored the message): a page reloaded or closed while a message was on its way, or a
+replica that died, leaves the message undelivered, and the page's next connection gets it. On the same
 round it runs the store's sweep (requeue a chat whose agent left, tell queued customers nobody is left,
 offer 留言 after a long wait or a silent agent) and sends agents' replies to 留言 (common/tickets.py).
 
@@ -32,7 +33,7 @@ import json
 import logging
 import re
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import BotUttered, ConversationPaused, ConversationResumed, Event
@@ -130,6 +131,9 @@ class LiveChatChannel:
         self.told_typing: Dict[int, float] = {}  # chat id -> the agent's keystroke last shown as typing
         self.agent_names: Dict[int, str] = {}
         self.typing_stored: Dict[str, float] = {}  # socket id -> when its customer's typing was last stored
+        # A message sent and not yet confirmed by a page -> the sockets it was sent to. It is not sent again
+        # until those sockets are gone without confirming it.
+        self.unconfirmed: Dict[Tuple[str, int, int], Set[str]] = {}
         self._store: Optional[LiveChats] = None
         self._tickets: Optional[Tickets] = None
         self._poller: Optional[asyncio.Task] = None
@@ -168,6 +172,7 @@ class LiveChatChannel:
             async def on_disconnect(sid: str) -> None:
                 conversation = self.sockets.pop(sid, None)
                 self.typing_stored.pop(sid, None)
+                self._forget_unconfirmed(sid)
                 if disconnect is not None:
                     await disconnect(sid)
                 if conversation is not None and conversation not in self.sockets.values():
@@ -413,9 +418,13 @@ class LiveChatChannel:
         knowledge = load_knowledge()
         for ticket in await asyncio.to_thread(self.tickets().undelivered_replies, set(self.sockets.values())):
             text = ticket_reply_text(knowledge, ticket)
-            await self._append(ticket.conversation, [BotUttered(text)])
-            await self._emit(ticket.conversation, text)
-            await asyncio.to_thread(self.tickets().mark_reply_delivered, ticket)
+
+            async def delivered(ticket: Ticket = ticket, text: str = text) -> None:
+                await self._append(ticket.conversation, [BotUttered(text)])
+                await asyncio.to_thread(self.tickets().mark_reply_delivered, ticket)
+
+            await self._emit_confirmed(("ticket", ticket.id, hash(ticket.reply)), ticket.conversation, delivered,
+                                       text)
 
     async def _deliver_once(self) -> None:
         conversations = set(self.sockets.values())
@@ -428,29 +437,33 @@ class LiveChatChannel:
                 await self.sio.emit(LIVE_EVENT, {"agent": await self._agent_name(chat.agent_id), "typing": True},
                                     room=chat.conversation, namespace=self.namespace)
         for chat, sent in await asyncio.to_thread(store.undelivered, conversations):
+            if ("chat", chat.id, sent.n) in self.unconfirmed:
+                continue
+            text, buttons, live, events = sent.text, [], None, []
             if sent.kind in (live_chat.END, live_chat.HAND_BACK):
+                await self._resume_if_paused(chat.conversation)  # the chat is over, seen or not: the bot answers
                 buttons = rating_buttons(chat.id) if sent.kind == live_chat.END else []
-                await self._append(chat.conversation, [ConversationResumed(),
-                                                       BotUttered(sent.text, {"buttons": buttons})])
-                await self._emit(chat.conversation, sent.text, buttons, live={"agent": None})
+                live, events = {"agent": None}, [BotUttered(sent.text, {"buttons": buttons})]
             elif sent.sender == live_chat.AGENT:
                 name = await self._agent_name(sent.agent_id or chat.agent_id)
-                await self._emit(chat.conversation,
-                                 knowledge.template("live_agent_says", name=as_plain_text(name),
-                                                    text=as_plain_text(sent.text)), live={"agent": name})
+                text = knowledge.template("live_agent_says", name=as_plain_text(name), text=as_plain_text(sent.text))
+                live = {"agent": name}
             elif sent.kind == live_chat.TAKEN:
-                await self._emit(chat.conversation, sent.text, live={"agent": await self._agent_name(chat.agent_id)})
+                live = {"agent": await self._agent_name(chat.agent_id)}
             elif sent.kind in live_chat.NOTICES:
                 if sent.kind == live_chat.REQUEUED:  # the text told the position (requeued or transferred)
                     self.told_positions[chat.id] = await asyncio.to_thread(self.store().position, chat)
+                    live = {"agent": None}
                 buttons = [] if sent.kind == live_chat.REQUEUED else [ticket_button(knowledge, chat.service)]
                 if sent.kind in (live_chat.REQUEUED, live_chat.WAITED):
                     buttons += self._leave_buttons()
-                await self._emit(chat.conversation, sent.text, buttons,
-                                 live={"agent": None} if sent.kind == live_chat.REQUEUED else None)
-            else:
-                await self._emit(chat.conversation, sent.text)
-            await asyncio.to_thread(store.mark_delivered, chat.id, sent.n)
+
+            async def delivered(chat: live_chat.Chat = chat, n: int = sent.n, events: List[Event] = events) -> None:
+                if events:
+                    await self._append(chat.conversation, events)
+                await asyncio.to_thread(store.mark_delivered, chat.id, n)
+
+            await self._emit_confirmed(("chat", chat.id, sent.n), chat.conversation, delivered, text, buttons, live)
         for chat in await asyncio.to_thread(store.queued_chats, conversations):
             position = await asyncio.to_thread(store.position, chat)
             if position and self.told_positions.get(chat.id) != position:
@@ -478,15 +491,45 @@ class LiveChatChannel:
     async def _send(self, message: UserMessage, text: str, buttons: Optional[List[Dict[str, str]]] = None) -> None:
         await message.output_channel.send_response(message.sender_id, {"text": text, "buttons": buttons or []})
 
-    async def _emit(self, conversation: str, text: str, buttons: Optional[List[Dict[str, str]]] = None,
-                    live: Optional[Dict[str, Any]] = None) -> None:
-        """A message to the conversation's page; `live` also tells the page who is answering (LIVE_EVENT)."""
+    async def _emit(self, room: str, text: str, buttons: Optional[List[Dict[str, str]]] = None,
+                    live: Optional[Dict[str, Any]] = None, confirmed: Optional[Callable[..., Any]] = None) -> None:
+        """A message to a conversation's pages (room: the conversation, or one socket); `live` also tells the page
+        who is answering (LIVE_EVENT); `confirmed` is called when the page acknowledges the message."""
         payload: Dict[str, Any] = {"text": text}
         if buttons:
             payload["quick_replies"] = [{"content_type": "text", **button} for button in buttons]
         if live is not None:
-            await self.sio.emit(LIVE_EVENT, live, room=conversation, namespace=self.namespace)
-        await self.sio.emit(self.bot_message_evt, payload, room=conversation, namespace=self.namespace)
+            await self.sio.emit(LIVE_EVENT, live, room=room, namespace=self.namespace)
+        await self.sio.emit(self.bot_message_evt, payload, room=room, namespace=self.namespace, callback=confirmed)
+
+    async def _emit_confirmed(self, key: Tuple[str, int, int], conversation: str,
+                              delivered: Callable[[], Awaitable[None]], text: str,
+                              buttons: Optional[List[Dict[str, str]]] = None,
+                              live: Optional[Dict[str, Any]] = None) -> None:
+        """A message to each page of the conversation connected here, asking it to confirm; `delivered` runs on
+        the first confirmation. Skipped while an earlier sending of it awaits a page's confirmation."""
+        sockets = {sid for sid, connected in self.sockets.items() if connected == conversation}
+        if not sockets or key in self.unconfirmed:
+            return
+        self.unconfirmed[key] = sockets
+
+        async def confirmed(*_: Any) -> None:
+            if self.unconfirmed.pop(key, None) is None:
+                return  # another page of the conversation confirmed it first
+            try:
+                await delivered()
+            except Exception:  # the store is down: sent again on the page's next connection
+                logger.exception("Live chat: could not record the delivery of %s", key)
+
+        for sid in sockets:
+            await self._emit(sid, text, buttons, live, confirmed)
+
+    def _forget_unconfirmed(self, sid: str) -> None:
+        """A socket is gone: what it never confirmed is sent again when its conversation's page is back."""
+        for key, sockets in list(self.unconfirmed.items()):
+            sockets.discard(sid)
+            if not sockets:
+                del self.unconfirmed[key]
 
     async def _append(self, conversation: str, events: List[Event]) -> None:
         """Adds events to the conversation's tracker, under its lock as a turn would."""
@@ -498,7 +541,7 @@ class LiveChatChannel:
             await agent.processor.save_tracker(tracker)
 
     async def _resume_if_paused(self, conversation: str) -> None:
-        """The chat is over but the tracker is still paused (the end was not delivered yet): resume it."""
+        """The chat is over but the tracker is still paused: resume it."""
         tracker = await self.rasa_agent().tracker_store.retrieve(conversation)
         if tracker is not None and tracker.is_paused():
             await self._append(conversation, [ConversationResumed()])

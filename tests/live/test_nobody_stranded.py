@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from devtools.browser import PageProblems, console_page, log_in, screenshot
+from devtools.browser import PageProblems, SocketMessages, console_page, log_in, screenshot
 from devtools.live_chat_clients import OPS_TOKEN, Customer, Heartbeat, Ops, buttons
 from devtools.servers import NO_RATE_LIMITS, Assistant, PageServer, free_port
 from tests.conftest import page_assistant
@@ -240,6 +240,7 @@ def test_a_ticket_in_two_browsers_seen_after_a_reload_and_counted(browser, short
     token = ops.new_agent("小何", ["alipay"], online=False)
     customer_problems, agent_problems, operator_problems = PageProblems(), PageProblems(), PageProblems()
     customer = console_page(browser, customer_problems)
+    customer_socket = SocketMessages(customer)
     agent = console_page(browser, agent_problems)
     operator = console_page(browser, operator_problems)
     try:
@@ -266,11 +267,13 @@ def test_a_ticket_in_two_browsers_seen_after_a_reload_and_counted(browser, short
         agent.click("#send-ticket-reply")
         expect(row.locator(".status")).to_have_text("已回复")
 
-        # The customer comes back: a reload of the same page, same browser, same conversation.
+        # The customer reloads the page the moment the reply reaches it, before the page has shown it
+        # (a reload of the same page, same browser, same conversation): the reply is shown after the reload.
+        customer_socket.wait_for(f"回复了您的留言（编号 {number}）")
         customer.reload()
         expect(customer.locator("#status")).to_have_attribute("data-state", "online")
         reply = customer.locator(BOT).filter(has_text=f"回复了您的留言（编号 {number}）")
-        expect(reply).to_have_count(1, timeout=15_000)  # after a reload: the page, its history, then the reply
+        expect(reply).to_have_count(1)
         expect(reply).to_contain_text("客服小何回复了您的留言")
         expect(reply).to_contain_text("多扣的钱3天内退回")
         screenshot(customer, "live-04-customer-ticket-reply")

@@ -144,6 +144,41 @@
     });
   }
 
+  /* Live-chat and 留言 messages come with a socket.io acknowledgement callback: the server marks such a
+   * message delivered only when the page confirms it, and sends it again on the page's next connection
+   * otherwise. The widget shows a message after a short delay (customMessageDelay) and keeps it in
+   * localStorage only then, so confirm once it is stored: a reload before that gets it again. */
+  var STORED_CHECK_MS = 100;
+  var awaitingStorage = [];  /* {text, stored: how many copies of text were stored before it, confirm}, in order */
+  var storageTimer = null;
+
+  function storedCopies(text) {
+    try {
+      var session = JSON.parse(window.localStorage.getItem(WIDGET_STORAGE_KEY) || "{}");
+      return (session.conversation || []).filter(function (m) { return m && m.text === text; }).length;
+    } catch (error) {
+      return 0;
+    }
+  }
+
+  function confirmWhenStored(message, confirm) {
+    var text = message && message.text !== undefined ? String(message.text) : "";
+    var before = storedCopies(text);
+    awaitingStorage.forEach(function (waiting) { if (waiting.text === text) before += 1; });
+    awaitingStorage.push({ text: text, stored: before, confirm: confirm });
+    if (!storageTimer) storageTimer = setInterval(confirmStored, STORED_CHECK_MS);
+  }
+
+  function confirmStored() {
+    while (awaitingStorage.length && storedCopies(awaitingStorage[0].text) > awaitingStorage[0].stored) {
+      awaitingStorage.shift().confirm();
+    }
+    if (!awaitingStorage.length) {
+      clearInterval(storageTimer);
+      storageTimer = null;
+    }
+  }
+
   /* The customer confirmed "删除我的聊天记录": the server has erased the conversation and sends
    * {clear_history: true} (common/erasure.py). Let them read the confirmation, then drop the
    * widget's copy and start over with a new session (a new conversation id). */
@@ -202,9 +237,10 @@
         clearTimeout(connectTimer);
         setState("online");
       },
-      bot_uttered: function (message) {
+      bot_uttered: function (message, confirm) {
         if (message && message.clear_history) forgetConversation();
         if (typingTimer) stopTyping();
+        if (typeof confirm === "function") confirmWhenStored(message, confirm);
       },
       live_chat: showWhoAnswers,
       connect_error: function () { setState("offline", UNREACHABLE); },
