@@ -36,6 +36,7 @@ import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOOutput
 from rasa.shared.core.events import BotUttered, ConversationPaused, ConversationResumed, Event
 
 from common import live_chat, live_signal, tickets
@@ -44,7 +45,8 @@ from common.live_chat import CONTROL_PREFIX, LiveChats, ticket_payload
 from common.text import find_phone_numbers, normalize
 from common.tickets import Ticket, Tickets
 from common.tracker_db import engine_from_env
-from rasa_server.rasa_internals import hold_paused_sessions, wrap_socketio_handler
+from rasa_server.page_delivery import AnswerDelivery
+from rasa_server.rasa_internals import hold_paused_sessions, send_socketio_messages_through, wrap_socketio_handler
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +136,7 @@ class LiveChatChannel:
         # A message sent and not yet confirmed by a page -> the sockets it was sent to. It is not sent again
         # until those sockets are gone without confirming it.
         self.unconfirmed: Dict[Tuple[str, int, int], Set[str]] = {}
+        self.answers = AnswerDelivery(sio, namespace, bot_message_evt, self.sockets)
         self._store: Optional[LiveChats] = None
         self._tickets: Optional[Tickets] = None
         self._poller: Optional[asyncio.Task] = None
@@ -164,6 +167,7 @@ class LiveChatChannel:
                     self._signalled.set()  # a page (re)connected: what it missed, at once
                     if self._poller is None or self._poller.done():
                         self._poller = asyncio.create_task(self._deliver_forever())
+                    await self.answers.page_connected(sid, data["session_id"])
                     await self._page_opened(sid, data["session_id"])
 
             return on_session_request
@@ -173,6 +177,7 @@ class LiveChatChannel:
                 conversation = self.sockets.pop(sid, None)
                 self.typing_stored.pop(sid, None)
                 self._forget_unconfirmed(sid)
+                self.answers.socket_gone(sid)
                 if disconnect is not None:
                     await disconnect(sid)
                 if conversation is not None and conversation not in self.sockets.values():
@@ -205,6 +210,8 @@ class LiveChatChannel:
 
         async def handle(message: UserMessage) -> None:
             conversation = message.sender_id
+            if isinstance(message.output_channel, SocketIOOutput):  # answers kept until the page has them
+                send_socketio_messages_through(message.output_channel, self.answers.send)
             control = parse_control(message.text or "")
             try:
                 if control is not None:

@@ -80,6 +80,8 @@ Helpers for the other modules' private reaches (so that they are all here):
 - `set_slot_value_quietly`: the tracker store masks a slot's value in place without it counting as set.
 - `wrap_socketio_handler`: the socket.io channel guards the message handler Rasa registered, and live chat
   (live_channel.py) follows which conversations have a socket here.
+- `send_socketio_messages_through`: the socket.io channel's answers wait for the page's confirmation
+  (page_delivery.py), through the one method all of SocketIOOutput's sends end in.
 - `hold_paused_sessions`: live chat's one change to Rasa's behaviour. A session expires an hour after the
   customer's last message (domain.yml); a new session would clear the pause of a live chat in progress (or of
   a 留言 being written) and the bot would answer the customer meant for the agent. A paused conversation's
@@ -155,6 +157,7 @@ RELIED_ON = (
     ("rasa.utils.endpoints.EndpointConfig", "session", "patch 10"),
     ("rasa.core.run", "close_resources", "patch 10"),
     ("rasa.core.processor.MessageProcessor", "_has_session_expired", "hold_paused_sessions"),
+    ("rasa.core.channels.socketio.SocketIOOutput", "_send_message", "send_socketio_messages_through"),
 )
 
 _INSTALLED_FLAG = "_cs_assistant_cached_validator"
@@ -285,6 +288,13 @@ def wrap_socketio_handler(
     SocketIOInput.blueprint and offers no hook around them."""
     handlers = sio.handlers.setdefault(namespace, {})
     handlers[event] = wrap(handlers.get(event))
+
+
+def send_socketio_messages_through(output: Any, send: Callable[[str, Dict[str, Any]], Awaitable[None]]) -> None:
+    """Sends every bot message of this socket.io output channel (text, buttons, attachments) through
+    `send(conversation, message)` instead of Rasa's emit to the conversation's room. Rasa builds the output
+    channel for each message in SocketIOInput.blueprint; all its send methods end in `_send_message`."""
+    output._send_message = send
 
 
 def hold_paused_sessions() -> None:

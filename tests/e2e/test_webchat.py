@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
-from devtools.browser import PageProblems, screenshot, watch
+from devtools.browser import PageProblems, SocketMessages, screenshot, watch
 
 # Bot messages, not the widget's typing indicator (which is a .rw-response too).
 BOT = "#rw-messages .rw-message:not(.rw-typing-indication) .rw-response"
@@ -118,6 +118,29 @@ def test_conversation_with_hotline_link_survives_reload(page: Page, page_server,
     expect(page.locator("#status")).to_have_attribute("data-state", "online")
     expect(page.locator(USER)).to_have_text(["我的小米贷款还款失败了", "那客服电话是多少", "谢谢"])
     expect(page.locator('#rw-messages a[href="tel:4001003399"]')).to_have_count(1)
+    assert_page_clean(problems)
+
+
+def test_an_answer_on_its_way_during_a_reload_is_shown_after_it(page: Page, page_server, problems):
+    """The widget stores a bot message only after its short display delay: a customer who reloads (or whose
+    phone drops the page) the moment the answer arrives still finds it, once, after the reload."""
+    arriving = SocketMessages(page)
+    chat = Chat(page).open(page_server.url)
+    chat.wait_for_greeting()
+
+    chat.say("花呗还款失败怎么办")
+    arriving.wait_for("以上方法解决您的问题了吗")  # the answer's last bubble reached the page, not yet shown
+    page.reload()
+    expect(page.locator("#status")).to_have_attribute("data-state", "online")
+    expect(page.locator(USER)).to_have_text(["花呗还款失败怎么办"])
+    expect(page.locator(BOT).filter(has_text="余额不足")).to_have_count(1)
+    expect(page.locator(BOT).filter(has_text="以上方法解决您的问题了吗")).to_have_count(1)
+
+    page.reload()  # confirmed by the page this time: not sent a second time
+    expect(page.locator("#status")).to_have_attribute("data-state", "online")
+    expect(page.locator(BOT).filter(has_text="余额不足")).to_have_count(1)
+    page.wait_for_timeout(1500)
+    expect(page.locator(BOT).filter(has_text="以上方法解决您的问题了吗")).to_have_count(1)
     assert_page_clean(problems)
 
 

@@ -134,7 +134,10 @@
   }
 
   function watchWidget() {
-    new MutationObserver(function () { fixUp(chat); }).observe(chat, { childList: true, subtree: true });
+    new MutationObserver(function () {
+      fixUp(chat);
+      if (awaitingStorage.length) confirmStored();  /* the widget renders a message as it stores it */
+    }).observe(chat, { childList: true, subtree: true });
     chat.addEventListener("keydown", function (event) {
       var target = event.target;
       if (target.classList && target.classList.contains("rw-reply") && (event.key === "Enter" || event.key === " ")) {
@@ -147,7 +150,8 @@
   /* Live-chat and 留言 messages come with a socket.io acknowledgement callback: the server marks such a
    * message delivered only when the page confirms it, and sends it again on the page's next connection
    * otherwise. The widget shows a message after a short delay (customMessageDelay) and keeps it in
-   * localStorage only then, so confirm once it is stored: a reload before that gets it again. */
+   * localStorage only then, so confirm once it is stored (checked as the widget renders, and every
+   * STORED_CHECK_MS): a reload before that gets it again. */
   var STORED_CHECK_MS = 100;
   var awaitingStorage = [];  /* {text, stored: how many copies of text were stored before it, confirm}, in order */
   var storageTimer = null;
