@@ -5,9 +5,10 @@ classifier. Empty text, emoji and punctuation become `unreadable_input`; a bare 
 `fraud_check` (the user wants to know whose number it is); other text without any Chinese
 becomes `non_chinese`, unless the classifier already heard a greeting, thanks or yes/no.
 Text with Chinese in it is never unreadable or non-Chinese: the next intent in the ranking is taken.
-A request to be put through to a person (knowledge/person_requests.yml, seeking_a_person) whose likeliest intent
-is `ask_hotline` gets it even under the threshold: asking for a person must not cost a click
-("支付宝的人工客服怎么找").
+A request to be put through to a person (knowledge/person_requests.yml, seeking_a_person) gets `ask_hotline` even
+under the threshold when that is its likeliest intent, or when it names the service: asking for a person must not
+cost a click ("支付宝的人工客服怎么找", "花呗多扣了钱，我要找人工": that service's hotline card, with 在线人工).
+Without a service named and with another likeliest intent, it is clarified as before ("我要转人工 我要改发票抬头").
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from common.knowledge import load_knowledge
 from common.text import has_chinese, has_latin
-from pipeline.entities import PHONE_NUMBER
+from pipeline.entities import PHONE_NUMBER, PRODUCT
 from pipeline.stateless import StatelessComponent
 
 
@@ -45,8 +46,12 @@ class InputGuard(StatelessComponent, IntentClassifier):
         if (message.get(INTENT) or {}).get("name") != FALLBACK_INTENT:
             return
         ranked = [r for r in message.get("intent_ranking", []) if r["name"] != FALLBACK_INTENT]
-        if ranked and ranked[0]["name"] == "ask_hotline" and load_knowledge().seeks_a_person(message.get(TEXT)):
-            message.set(INTENT, ranked[0], add_to_output=True)
+        if not ranked or not load_knowledge().seeks_a_person(message.get(TEXT)):
+            return
+        names_a_service = any(e[ENTITY_ATTRIBUTE_TYPE] == PRODUCT for e in message.get(ENTITIES, []))
+        if ranked[0]["name"] == "ask_hotline" or names_a_service:
+            hotline = next((r for r in ranked if r["name"] == "ask_hotline"), None)
+            message.set(INTENT, hotline or {"name": "ask_hotline", "confidence": 0.0}, add_to_output=True)
 
     @staticmethod
     def _drop_guard_intents(message: Message) -> None:

@@ -11,6 +11,9 @@ import pytest
         ("小米售后电话是多少", "400-100-5678"),
         ("余额宝人工客服电话", "95188"),
         ("花呗转人工", "95188"),
+        # A problem the assistant is unsure of, the service named and a person asked for: that service's card.
+        ("花呗多扣了钱，我要找人工", "95188"),
+        ("小米手机坏了，我要人工", "400-100-5678"),
     ],
 )
 def test_hotline_per_product(conversation, question, hotline):

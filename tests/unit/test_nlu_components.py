@@ -169,6 +169,8 @@ def test_a_long_run_of_one_character_counts_as_three_and_numbers_keep_their_digi
     ("text", "likeliest", "served"),
     [
         ("支付宝的人工客服怎么找", "ask_hotline", "ask_hotline"),  # a person asked for: never a clarification
+        ("花呗多扣了钱，我要找人工", "duplicate_charge", "ask_hotline"),  # the service named: its person
+        ("我要转人工 我要改发票抬头", "out_of_scope", "nlu_fallback"),  # no service, another topic: still asked
         ("人工客服几点上班", "service_hours", "nlu_fallback"),  # likeliest another topic: still asked
         ("怎么才能联系上你们", "ask_hotline", "nlu_fallback"),  # no person asked for: still asked
     ],
