@@ -147,11 +147,12 @@
     });
   }
 
-  /* Live-chat and 留言 messages come with a socket.io acknowledgement callback: the server marks such a
-   * message delivered only when the page confirms it, and sends it again on the page's next connection
-   * otherwise. The widget shows a message after a short delay (customMessageDelay) and keeps it in
-   * localStorage only then, so confirm once it is stored (checked as the widget renders, and every
-   * STORED_CHECK_MS): a reload before that gets it again. */
+  /* The bot's messages (answers, live chat, replies to 留言) come with a socket.io acknowledgement callback:
+   * what the page does not confirm, the server sends again on the page's next connection
+   * (rasa_server/page_delivery.py, rasa_server/live_channel.py). The widget shows a message after a short
+   * delay (customMessageDelay) and keeps it in localStorage only then, so confirm once it is stored (checked
+   * as the widget renders, and every STORED_CHECK_MS): a reload before that gets it again. A message
+   * without text (an attachment) is confirmed at once. */
   var STORED_CHECK_MS = 100;
   var awaitingStorage = [];  /* {text, stored: how many copies of text were stored before it, confirm}, in order */
   var storageTimer = null;
@@ -166,7 +167,11 @@
   }
 
   function confirmWhenStored(message, confirm) {
-    var text = message && message.text !== undefined ? String(message.text) : "";
+    if (!message || typeof message.text !== "string") {
+      confirm();
+      return;
+    }
+    var text = message.text;
     var before = storedCopies(text);
     awaitingStorage.forEach(function (waiting) { if (waiting.text === text) before += 1; });
     awaitingStorage.push({ text: text, stored: before, confirm: confirm });
@@ -174,9 +179,11 @@
   }
 
   function confirmStored() {
-    while (awaitingStorage.length && storedCopies(awaitingStorage[0].text) > awaitingStorage[0].stored) {
-      awaitingStorage.shift().confirm();
-    }
+    awaitingStorage = awaitingStorage.filter(function (waiting) {
+      if (storedCopies(waiting.text) <= waiting.stored) return true;
+      waiting.confirm();
+      return false;
+    });
     if (!awaitingStorage.length) {
       clearInterval(storageTimer);
       storageTimer = null;
