@@ -29,3 +29,10 @@ def test_quoted_numbers_are_checked(conversation, message, verdict):
 def test_scam_patterns_get_a_warning(conversation, message):
     answer = conversation.text(message)
     assert "诈骗" in answer
+
+
+def test_someone_asking_for_money_to_unfreeze_a_line_gets_the_warning_not_a_question(conversation):
+    assert "冻结" in conversation.text("随星借额度被冻结了")
+    answer = conversation.text("解冻要交钱吗 有人让我交钱")
+    assert "诈骗" in answer and "400-100-3399" in answer  # the warning, with the service's own line
+    assert "您是想问" not in answer

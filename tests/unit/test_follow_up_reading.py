@@ -49,7 +49,7 @@ def test_not_resolved_or_a_person(text):
     [("how much", "cost"), ("要几多钱", "cost"), ("要准备点什么", "prepare"), ("十点还能打电话吗", "time"),
      ("礼拜六去修行不行", "time"), ("这个在app哪里看", "where"), ("要带些啥东西过去", "prepare"),
      ("使唔使钱", "cost"), ("多小钱啊", "cost"), ("网点地址在哪里能看到", "where"),
-     ("人为的也能保吗", "cost"), ("要准备哪些东西", "prepare")],
+     ("人为的也能保吗", "cost"), ("要准备哪些东西", "prepare"), ("要交什么钱啊", "cost")],
 )
 def test_aspects_in_customers_own_padding_english_and_cantonese(text, aspect):
     assert read(text) == FollowUp("aspect", "after_sales_repair", "xiaomi_after_sales", aspect)

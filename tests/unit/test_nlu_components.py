@@ -109,6 +109,7 @@ def test_the_guard_keeps_english_small_talk(pipeline):
         "自称客服的人叫我装一个app才能贷款",
         "短信里说额度要冻结了，让我点链接处理",
         "刚才有人打电话说是借呗的客服",
+        "额度冻结了，有人让我先交钱才能解冻",
     ],
 )
 def test_scam_reports_are_fraud_checks_whatever_the_classifier_says(pipeline, text):
@@ -119,7 +120,7 @@ def test_scam_reports_are_fraud_checks_whatever_the_classifier_says(pipeline, te
     "text",
     ["收不到验证码登录不了", "手续费是怎么收的", "贷款手续费是多少", "下款之后手续费怎么扣", "转出到我的银行卡没到账",
      "登录要我输入验证码，可是一直收不到", "把余额宝的钱转到我自己的银行卡要多久", "花呗冻结了怎么解冻",
-     "天星金融app在哪下载", "加了客服微信有用吗"],
+     "天星金融app在哪下载", "加了客服微信有用吗", "维修点让我交钱才给修", "解冻要交钱吗"],
 )
 def test_ordinary_questions_are_not_scam_reports(pipeline, text):
     assert pipeline(text).get(INTENT)["name"] == "repayment_failure"
