@@ -33,7 +33,7 @@ import json
 import logging
 import re
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOOutput
@@ -45,7 +45,7 @@ from common.live_chat import CONTROL_PREFIX, LiveChats, ticket_payload
 from common.text import find_phone_numbers, normalize
 from common.tickets import Ticket, Tickets
 from common.tracker_db import engine_from_env
-from rasa_server.page_delivery import AnswerDelivery
+from rasa_server.page_delivery import AnswerDelivery, AwaitingPages
 from rasa_server.rasa_internals import hold_paused_sessions, send_socketio_messages_through, wrap_socketio_handler
 
 logger = logging.getLogger(__name__)
@@ -133,10 +133,9 @@ class LiveChatChannel:
         self.told_typing: Dict[int, float] = {}  # chat id -> the agent's keystroke last shown as typing
         self.agent_names: Dict[int, str] = {}
         self.typing_stored: Dict[str, float] = {}  # socket id -> when its customer's typing was last stored
-        # A message sent and not yet confirmed by a page -> the sockets it was sent to. It is not sent again
-        # until those sockets are gone without confirming it.
-        self.unconfirmed: Dict[Tuple[str, int, int], Set[str]] = {}
-        self.answers = AnswerDelivery(sio, namespace, bot_message_evt, self.sockets)
+        # What was sent and not yet confirmed by a page: not sent again until its sockets are gone.
+        self.awaiting = AwaitingPages(sio, namespace, bot_message_evt)
+        self.answers = AnswerDelivery(self.awaiting, self.sockets)
         self._store: Optional[LiveChats] = None
         self._tickets: Optional[Tickets] = None
         self._poller: Optional[asyncio.Task] = None
@@ -176,8 +175,7 @@ class LiveChatChannel:
             async def on_disconnect(sid: str) -> None:
                 conversation = self.sockets.pop(sid, None)
                 self.typing_stored.pop(sid, None)
-                self._forget_unconfirmed(sid)
-                self.answers.socket_gone(sid)
+                self.awaiting.socket_gone(sid)
                 if disconnect is not None:
                     await disconnect(sid)
                 if conversation is not None and conversation not in self.sockets.values():
@@ -444,7 +442,7 @@ class LiveChatChannel:
                 await self.sio.emit(LIVE_EVENT, {"agent": await self._agent_name(chat.agent_id), "typing": True},
                                     room=chat.conversation, namespace=self.namespace)
         for chat, sent in await asyncio.to_thread(store.undelivered, conversations):
-            if ("chat", chat.id, sent.n) in self.unconfirmed:
+            if ("chat", chat.id, sent.n) in self.awaiting.on_its_way:
                 continue
             text, buttons, live, events = sent.text, [], None, []
             if sent.kind in (live_chat.END, live_chat.HAND_BACK):
@@ -498,45 +496,31 @@ class LiveChatChannel:
     async def _send(self, message: UserMessage, text: str, buttons: Optional[List[Dict[str, str]]] = None) -> None:
         await message.output_channel.send_response(message.sender_id, {"text": text, "buttons": buttons or []})
 
-    async def _emit(self, room: str, text: str, buttons: Optional[List[Dict[str, str]]] = None,
-                    live: Optional[Dict[str, Any]] = None, confirmed: Optional[Callable[..., Any]] = None) -> None:
-        """A message to a conversation's pages (room: the conversation, or one socket); `live` also tells the page
-        who is answering (LIVE_EVENT); `confirmed` is called when the page acknowledges the message."""
+    @staticmethod
+    def _payload(text: str, buttons: Optional[List[Dict[str, str]]] = None) -> Dict[str, Any]:
         payload: Dict[str, Any] = {"text": text}
         if buttons:
             payload["quick_replies"] = [{"content_type": "text", **button} for button in buttons]
-        if live is not None:
-            await self.sio.emit(LIVE_EVENT, live, room=room, namespace=self.namespace)
-        await self.sio.emit(self.bot_message_evt, payload, room=room, namespace=self.namespace, callback=confirmed)
+        return payload
+
+    async def _emit(self, conversation: str, text: str, buttons: Optional[List[Dict[str, str]]] = None) -> None:
+        """A message to the conversation's pages that needs no confirmation (the queue position, sent anew)."""
+        await self.sio.emit(self.bot_message_evt, self._payload(text, buttons), room=conversation,
+                            namespace=self.namespace)
 
     async def _emit_confirmed(self, key: Tuple[str, int, int], conversation: str,
                               delivered: Callable[[], Awaitable[None]], text: str,
                               buttons: Optional[List[Dict[str, str]]] = None,
                               live: Optional[Dict[str, Any]] = None) -> None:
         """A message to each page of the conversation connected here, asking it to confirm; `delivered` runs on
-        the first confirmation. Skipped while an earlier sending of it awaits a page's confirmation."""
+        the first confirmation. Skipped while an earlier sending of it is on its way to a page. `live` also tells
+        the page who is answering (LIVE_EVENT)."""
         sockets = {sid for sid, connected in self.sockets.items() if connected == conversation}
-        if not sockets or key in self.unconfirmed:
+        if not sockets or key in self.awaiting.on_its_way:
             return
-        self.unconfirmed[key] = sockets
-
-        async def confirmed(*_: Any) -> None:
-            if self.unconfirmed.pop(key, None) is None:
-                return  # another page of the conversation confirmed it first
-            try:
-                await delivered()
-            except Exception:  # the store is down: sent again on the page's next connection
-                logger.exception("Live chat: could not record the delivery of %s", key)
-
-        for sid in sockets:
-            await self._emit(sid, text, buttons, live, confirmed)
-
-    def _forget_unconfirmed(self, sid: str) -> None:
-        """A socket is gone: what it never confirmed is sent again when its conversation's page is back."""
-        for key, sockets in list(self.unconfirmed.items()):
-            sockets.discard(sid)
-            if not sockets:
-                del self.unconfirmed[key]
+        if live is not None:
+            await self.sio.emit(LIVE_EVENT, live, room=conversation, namespace=self.namespace)
+        await self.awaiting.send(key, sockets, self._payload(text, buttons), delivered)
 
     async def _append(self, conversation: str, events: List[Event]) -> None:
         """Adds events to the conversation's tracker, under its lock as a turn would."""

@@ -8,7 +8,7 @@ import asyncio
 from typing import Any, Callable, Dict, List, Tuple
 
 from rasa_server import page_delivery
-from rasa_server.page_delivery import AnswerDelivery
+from rasa_server.page_delivery import AnswerDelivery, AwaitingPages
 
 
 class RecordingSocketServer:
@@ -26,12 +26,12 @@ class RecordingSocketServer:
 def test_an_answer_is_sent_again_to_the_next_page_only_when_no_page_confirmed_it():
     async def scenario() -> None:
         server, sockets = RecordingSocketServer(), {"old-tab": "c1"}
-        answers = AnswerDelivery(server, "/", "bot_uttered", sockets)
+        answers = AnswerDelivery(AwaitingPages(server, "/", "bot_uttered"), sockets)
         await answers.send("c1", {"text": "先换一张卡试试"})
         await answers.send("c1", {"text": "以上方法解决您的问题了吗？"})
         await server.emitted[0][2]()  # the page kept the first answer, then was reloaded
         del sockets["old-tab"]
-        answers.socket_gone("old-tab")
+        answers.awaiting.socket_gone("old-tab")
 
         sockets["new-tab"] = "c1"
         await answers.page_connected("new-tab", "c1")
@@ -48,7 +48,7 @@ def test_an_answer_is_sent_again_to_the_next_page_only_when_no_page_confirmed_it
 def test_an_answer_on_its_way_to_an_open_page_is_not_sent_to_a_second_one_and_old_ones_are_dropped(monkeypatch):
     async def scenario() -> None:
         server, sockets = RecordingSocketServer(), {"tab": "c1"}
-        answers = AnswerDelivery(server, "/", "bot_uttered", sockets)
+        answers = AnswerDelivery(AwaitingPages(server, "/", "bot_uttered"), sockets)
         await answers.send("c1", {"text": "还在路上"})
         sockets["second-tab"] = "c1"
         await answers.page_connected("second-tab", "c1")
@@ -57,5 +57,17 @@ def test_an_answer_on_its_way_to_an_open_page_is_not_sent_to_a_second_one_and_ol
         monkeypatch.setattr(page_delivery, "ANSWER_KEPT_S", 0)
         await answers.send("c2", {"text": "另一位客户的回答"})
         assert "c1" not in answers.pending
+
+    asyncio.run(scenario())
+
+
+def test_an_answer_given_while_no_page_is_connected_is_sent_when_one_connects():
+    async def scenario() -> None:
+        server, sockets = RecordingSocketServer(), {}
+        answers = AnswerDelivery(AwaitingPages(server, "/", "bot_uttered"), sockets)
+        await answers.send("c1", {"text": "答案在页面断线时生成"})
+        sockets["back"] = "c1"
+        await answers.page_connected("back", "c1")
+        assert server.texts_to("back") == ["答案在页面断线时生成"]
 
     asyncio.run(scenario())
